@@ -1,0 +1,56 @@
+/* Shared by the C helpers: one error voice and a few checked wrappers.
+ * Every message is "unshared-cli: <helper>: <what failed>[: <why>]" on stderr;
+ * every failure of a helper itself exits 125 (the command's own status is
+ * never confused with ours: see the exit status table in docs/ARCHITECTURE.md). */
+#ifndef UNSHARED_UTIL_H
+#define UNSHARED_UTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_SETUP 125 /* the helper itself failed */
+#define EXIT_NOEXEC 126 /* command found but not executable */
+#define EXIT_NOTFOUND 127 /* command not found */
+
+static const char *helper_name = "helper";
+
+__attribute__((format(printf, 2, 0))) static inline void vwarn_msg(int err, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (err)
+		fprintf(stderr, "unshared-cli: %s: %s: %s\n", helper_name, buf, strerror(err));
+	else
+		fprintf(stderr, "unshared-cli: %s: %s\n", helper_name, buf);
+}
+
+__attribute__((format(printf, 1, 2))) static inline void warn_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_msg(0, fmt, ap);
+	va_end(ap);
+}
+
+/* die_code: leave with an explicit status (126/127 for exec failures). */
+__attribute__((noreturn, format(printf, 3, 4))) static inline void
+die_code(int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_msg(err, fmt, ap);
+	va_end(ap);
+	_exit(code);
+}
+
+#define die(...) die_code(EXIT_SETUP, 0, __VA_ARGS__)
+#define die_errno(...) die_code(EXIT_SETUP, errno, __VA_ARGS__)
+
+#endif
