@@ -1,0 +1,908 @@
+/* forkn: the supervisor of one command.
+ *
+ * It blocks the signals it relays and takes them synchronously, forks the
+ * command (or, with --pid, an init that forks the command as pid 2 of a new pid
+ * namespace), forwards signals, reaps, and when the command ends kills and
+ * reaps every descendant left, runs the cleanup exactly once and exits with
+ * the command's status.  See "forkn" in docs/ARCHITECTURE.md.
+ *
+ * Two kinds of failure: a process forked from the supervisor uses die*() (it
+ * exits 125 and never runs the cleanup); the supervisor itself uses fail(),
+ * which also ends the child, reaps, and runs the cleanup once. */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#ifndef SYS_clone3
+#define SYS_clone3 435 /* the same number on every architecture */
+#endif
+
+/* relayed to the command; SIGCHLD is taken too but never relayed */
+static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+#define NRELAYED (sizeof(relayed) / sizeof(relayed[0]))
+
+static struct {
+	const char *cleanup_sh; /* --cleanup / seed form */
+	char *cleanup_exec; /* --cleanup-exec */
+	char **cleanup_argv; /* PATH, --cleanup-arg..., NULL */
+	size_t cleanup_argc;
+	bool pidns;
+	bool detach;
+	const char *state_dir;
+	bool new_state; /* --new-state: forkn makes DIR and removes it at the end */
+	const char *info; /* --info TEXT: DIR/info */
+	const char *log_file;
+	char **cmd;
+} cfg;
+
+/* the supervisor's run, as far as fail() needs to know it */
+static pid_t child_pid = -1; /* direct child (command or init), until reaped */
+static int report_fd = -1; /* --detach: the waiting original process */
+static int state_fd = -1; /* --state DIR */
+
+static void run_cleanup(int status);
+static void end_descendants(void);
+static void remove_state(void);
+
+/* ---- failure of the supervisor itself ---- */
+
+/* The detached original is waiting: hand it the message to print, since the
+ * supervisor's own stderr is the log or /dev/null. */
+static void report_failure(const char *msg, int err)
+{
+	char line[1200];
+	int len;
+
+	if (report_fd < 0)
+		return;
+	if (err)
+		len = snprintf(line, sizeof(line), "unshared-cli: forkn: %s: %s\n", msg, strerror(err));
+	else
+		len = snprintf(line, sizeof(line), "unshared-cli: forkn: %s\n", msg);
+	if (len > (int)sizeof(line) - 1)
+		len = (int)sizeof(line) - 1;
+	if (write(report_fd, line, (size_t)len) < 0 || close(report_fd) < 0)
+		warn_msg("report failure to the detaching process: %s", strerror(errno));
+	report_fd = -1;
+}
+
+/* Setup or supervision failed: end whatever was started, replay the cleanup
+ * (the caller's journal must still be undone), exit 125. */
+__attribute__((noreturn, format(printf, 2, 3))) static void fail(int err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err)
+		warn_msg("%s: %s", msg, strerror(err));
+	else
+		warn_msg("%s", msg);
+	report_failure(msg, err);
+	if (child_pid > 0 && kill(child_pid, SIGKILL) < 0)
+		warn_msg("kill %d: %s", (int)child_pid, strerror(errno));
+	end_descendants();
+	run_cleanup(EXIT_SETUP);
+	remove_state();
+	exit(EXIT_SETUP);
+}
+
+/* ---- command line ---- */
+
+__attribute__((noreturn)) static void usage(void)
+{
+	fputs("usage: forkn CLEANUP CMD [ARG...]\n"
+	      "       forkn [OPTIONS] [--] CMD [ARG...]\n"
+	      "\n"
+	      "Run CMD as a supervised child: relay INT TERM HUP QUIT USR1 USR2 WINCH,\n"
+	      "kill every descendant left when it ends, run the cleanup once, and exit\n"
+	      "with its status (128+N when it died of signal N).\n"
+	      "\n"
+	      "  --cleanup STRING      shell code run by /bin/sh -c once the command has ended\n"
+	      "  --cleanup-exec PATH   a program run (no shell) once the command has ended\n"
+	      "  --cleanup-arg ARG     an argument for --cleanup-exec (repeatable)\n"
+	      "  --pid                 run CMD as pid 2 under an init in a new pid namespace\n"
+	      "  --state DIR           write DIR/pid (\"PID STARTTIME\") and DIR/cmdpid\n"
+	      "  --new-state           with --state: make DIR (fails if it exists), remove it at the end\n"
+	      "  --info TEXT           with --state: write TEXT to DIR/info\n"
+	      "  --detach              run in the background, return once CMD has started\n"
+	      "  --log FILE            with --detach: append output to FILE\n"
+	      "  -h, --help            show this help\n"
+	      "\n"
+	      "The cleanup sees UNSHARED_STATUS (the final status) and PID (forkn's pid).\n",
+	      stdout);
+	exit(fflush(stdout) == 0 ? 0 : EXIT_SETUP);
+}
+
+enum {
+	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
+	OPT_NEW_STATE, OPT_INFO, OPT_DETACH, OPT_LOG
+};
+
+/* A usage error names the offending argument; getopt's own messages are off
+ * so that every line starts with "unshared-cli: forkn:". */
+__attribute__((noreturn)) static void bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		die("option '%s' requires an argument", arg);
+	if (optopt > 0 && optopt < 256)
+		die("unrecognized option '-%c'", optopt);
+	die("unrecognized option '%s'", arg);
+}
+
+static void parse_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "cleanup", required_argument, NULL, OPT_CLEANUP },
+		{ "cleanup-exec", required_argument, NULL, OPT_CLEANUP_EXEC },
+		{ "cleanup-arg", required_argument, NULL, OPT_CLEANUP_ARG },
+		{ "pid", no_argument, NULL, OPT_PID },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "new-state", no_argument, NULL, OPT_NEW_STATE },
+		{ "info", required_argument, NULL, OPT_INFO },
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	/* "+": the command's own options are not ours */
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': usage();
+		case OPT_CLEANUP: cfg.cleanup_sh = optarg; break;
+		case OPT_CLEANUP_EXEC: cfg.cleanup_exec = optarg; break;
+		case OPT_CLEANUP_ARG: cfg.cleanup_argv[++cfg.cleanup_argc] = optarg; break;
+		case OPT_PID: cfg.pidns = true; break;
+		case OPT_STATE: cfg.state_dir = optarg; break;
+		case OPT_NEW_STATE: cfg.new_state = true; break;
+		case OPT_INFO: cfg.info = optarg; break;
+		case OPT_DETACH: cfg.detach = true; break;
+		case OPT_LOG: cfg.log_file = optarg; break;
+		default: bad_option(c, argv);
+		}
+	}
+	cfg.cmd = argv + optind;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	/* room for PATH, every argument, NULL: an upper bound on --cleanup-arg */
+	cfg.cleanup_argv = calloc((size_t)argc + 2, sizeof(char *));
+	if (!cfg.cleanup_argv)
+		die_errno("allocate the cleanup arguments");
+	if (argc > 1 && argv[1][0] != '-') {
+		/* seed form: forkn CLEANUP CMD [ARG...] */
+		cfg.cleanup_sh = argv[1];
+		cfg.cmd = argv + 2;
+	} else {
+		parse_options(argc, argv);
+	}
+	if (!cfg.cmd[0])
+		die("missing command (see forkn --help)");
+	if (cfg.cleanup_sh && cfg.cleanup_exec)
+		die("--cleanup and --cleanup-exec exclude each other");
+	if (cfg.cleanup_argc && !cfg.cleanup_exec)
+		die("--cleanup-arg needs --cleanup-exec");
+	if (cfg.log_file && !cfg.detach)
+		die("--log needs --detach");
+	if ((cfg.new_state || cfg.info) && !cfg.state_dir)
+		die("--new-state and --info need --state");
+	cfg.cleanup_argv[0] = cfg.cleanup_exec;
+}
+
+/* ---- small helpers ---- */
+
+static int exit_status(int ws)
+{
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return 128 + WTERMSIG(ws);
+	return EXIT_SETUP;
+}
+
+static sigset_t taken_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < NRELAYED; i++)
+		sigaddset(&set, relayed[i]);
+	sigaddset(&set, SIGCHLD);
+	return set;
+}
+
+/* Our own pipes and files must never land on 0-2, where a child would keep
+ * them as stdio: give a closed standard fd /dev/null. */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int nfd = open("/dev/null", O_RDWR | O_NOCTTY); /* lowest free: fd */
+		if (nfd < 0)
+			fail(errno, "open /dev/null");
+		if (nfd != fd)
+			fail(0, "/dev/null opened as fd %d, not %d", nfd, fd);
+	}
+}
+
+static int close_by_scan(unsigned int lo, unsigned int hi)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *ent;
+
+	if (!dir)
+		return -1;
+	while ((ent = readdir(dir))) {
+		char *end;
+		unsigned long fd = strtoul(ent->d_name, &end, 10);
+
+		if (*end || end == ent->d_name || fd < lo || fd > hi || (int)fd == dirfd(dir))
+			continue;
+		close((int)fd); /* best effort: this is the fallback of a fallback */
+	}
+	return closedir(dir);
+}
+
+static int close_between(unsigned int lo, unsigned int hi)
+{
+	if (lo > hi)
+		return 0;
+	if (close_range(lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	return close_by_scan(lo, hi); /* kernel before 5.9 */
+}
+
+/* Close every fd above 2 but keep_a and keep_b (-1: none). */
+static int close_fds_except(int keep_a, int keep_b)
+{
+	int keep[2] = { keep_a < keep_b ? keep_a : keep_b, keep_a < keep_b ? keep_b : keep_a };
+	unsigned int lo = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		if (close_between(lo, (unsigned int)keep[i] - 1) < 0)
+			return -1;
+		lo = (unsigned int)keep[i] + 1;
+	}
+	return close_between(lo, ~0U);
+}
+
+static ssize_t read_full(int fd, char *buf, size_t size)
+{
+	size_t got = 0;
+
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* ---- /proc ---- */
+
+/* Field FIELD (1-based, as in proc(5)) of /proc/PID/stat.  The comm field may
+ * hold spaces and ')', so counting starts after the last ')'. */
+static int stat_field(pid_t pid, int field, unsigned long long *out)
+{
+	char path[64], buf[1024];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	if (close(fd) < 0 || n < 0)
+		return -1;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int f = 2; p && f < field; f++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", out) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Without CONFIG_PROC_CHILDREN: every process whose ppid is PARENT. */
+static ssize_t scan_children(pid_t parent, pid_t *out, size_t max)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *ent;
+	size_t n = 0;
+
+	if (!dir)
+		return -1;
+	while (n < max && (ent = readdir(dir))) {
+		char *end;
+		long pid = strtol(ent->d_name, &end, 10);
+		unsigned long long ppid;
+
+		if (*end || end == ent->d_name || stat_field((pid_t)pid, 4, &ppid) < 0)
+			continue; /* not a pid, or gone meanwhile */
+		if ((pid_t)ppid == parent)
+			out[n++] = (pid_t)pid;
+	}
+	if (closedir(dir) < 0)
+		return -1;
+	return (ssize_t)n;
+}
+
+/* Parse "PID PID ... " as it streams, whatever its length. */
+static ssize_t parse_pid_list(int fd, pid_t *out, size_t max)
+{
+	char buf[4096];
+	size_t n = 0;
+	long cur = -1;
+	ssize_t got;
+
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -1;
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+			} else if (cur >= 0) {
+				if (n < max)
+					out[n++] = (pid_t)cur;
+				cur = -1;
+			}
+		}
+	}
+	if (cur >= 0 && n < max)
+		out[n++] = (pid_t)cur;
+	return (ssize_t)n;
+}
+
+/* Up to MAX children of PARENT (single-threaded: its only task is itself). */
+static ssize_t list_children(pid_t parent, pid_t *out, size_t max)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return scan_children(parent, out, max);
+	if (fd < 0)
+		return -1;
+	n = parse_pid_list(fd, out, max);
+	if (close(fd) < 0)
+		return -1;
+	return n;
+}
+
+/* ---- --state DIR ---- */
+
+/* Readers must never see a half-written file: write a temp, rename it over. */
+static void write_state(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void write_state(const char *name, const char *fmt, ...)
+{
+	char tmp[64], text[128];
+	va_list ap;
+	int fd, len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail(errno, "open %s/%s", cfg.state_dir, tmp);
+	if (write(fd, text, (size_t)len) != len)
+		fail(errno, "write %s/%s", cfg.state_dir, tmp); /* fd: closed by exit */
+	if (close(fd) < 0)
+		fail(errno, "close %s/%s", cfg.state_dir, tmp);
+	if (renameat(state_fd, tmp, state_fd, name) < 0)
+		fail(errno, "rename %s/%s to %s", cfg.state_dir, tmp, name);
+}
+
+/* DIR/info: the plan, as the front end wrote it (KEY=VALUE lines). */
+static void write_info(void)
+{
+	size_t len = strlen(cfg.info);
+	int fd = openat(state_fd, "info", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		fail(errno, "create %s/info", cfg.state_dir);
+	if (write(fd, cfg.info, len) != (ssize_t)len)
+		fail(errno, "write %s/info", cfg.state_dir); /* fd: closed by exit */
+	if (close(fd) < 0)
+		fail(errno, "close %s/info", cfg.state_dir);
+}
+
+/* --new-state: the directory is the instance's name lock. mkdir is atomic, so
+ * of two supervisors racing for one name exactly one wins. */
+static void make_state(void)
+{
+	if (mkdir(cfg.state_dir, 0700) < 0) {
+		if (errno == EEXIST)
+			die("%s: the name is in use", cfg.state_dir);
+		die_errno("make state directory %s", cfg.state_dir);
+	}
+}
+
+/* --new-state, at the very end: what forkn made, forkn removes. Anything else
+ * found there (a journal some cleanup could not replay) keeps the directory
+ * for gc. */
+static void remove_state(void)
+{
+	static const char *const files[] = { "pid", "cmdpid", "info" };
+
+	if (!cfg.new_state || state_fd < 0)
+		return;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (unlinkat(state_fd, files[i], 0) < 0 && errno != ENOENT)
+			warn_msg("remove %s/%s: %s", cfg.state_dir, files[i], strerror(errno));
+	if (rmdir(cfg.state_dir) < 0 && errno != ENOENT)
+		warn_msg("remove %s: %s", cfg.state_dir, strerror(errno));
+}
+
+/* DIR/pid: the supervisor, with its start time so a reused pid is told apart. */
+static void open_state(void)
+{
+	unsigned long long start;
+
+	if (!cfg.state_dir)
+		return;
+	state_fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (state_fd < 0)
+		fail(errno, "open state directory %s", cfg.state_dir);
+	if (stat_field(getpid(), 22, &start) < 0)
+		fail(errno, "read the start time of pid %d", (int)getpid());
+	write_state("pid", "%d %llu\n", (int)getpid(), start);
+	if (cfg.info)
+		write_info();
+}
+
+/* ---- signals ---- */
+
+/* Block what we take synchronously, before any fork, so nothing is lost and
+ * no signal kills the supervisor.  Dispositions inherited from the caller
+ * matter even while blocked: SIGCHLD at SIG_IGN would make the kernel reap
+ * our children behind our back. */
+static void take_signals(void)
+{
+	sigset_t set = taken_signals();
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN };
+
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fail(errno, "block signals");
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1 && sigaction(sig, &dfl, NULL) < 0)
+			fail(errno, "reset signal %d", sig);
+	/* a reader gone (the detaching parent, a closed log pipe) is an error
+	 * to report, not a reason to die before the cleanup */
+	if (sigaction(SIGPIPE, &ign, NULL) < 0)
+		fail(errno, "ignore SIGPIPE");
+}
+
+/* In a forked child about to exec: nothing of the supervisor's signal set-up
+ * survives, not even what the caller ignored. */
+static void reset_signals(void)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t empty;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL) /* KILL, STOP, libc's own */
+			die_errno("reset signal %d", sig);
+	sigemptyset(&empty);
+	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
+		die_errno("unblock signals");
+}
+
+/* Relay signals to TARGET and reap every child that ends, until TARGET does.
+ * Returns TARGET's status, or -1 with errno. */
+static int relay_until_exit(pid_t target)
+{
+	sigset_t set = taken_signals();
+
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+		if (sig < 0 && errno == EINTR)
+			continue;
+		if (sig < 0)
+			return -1;
+		if (sig != SIGCHLD) {
+			if (kill(target, sig) < 0)
+				warn_msg("forward signal %d to %d: %s", sig, (int)target, strerror(errno));
+			continue;
+		}
+		/* one SIGCHLD may stand for many children: reap them all */
+		for (;;) {
+			int ws;
+			pid_t pid = waitpid(-1, &ws, WNOHANG);
+			if (pid < 0)
+				return -1; /* ECHILD: TARGET is not ours, cannot happen */
+			if (pid == 0)
+				break;
+			if (pid == target)
+				return exit_status(ws);
+		}
+	}
+}
+
+/* ---- children ---- */
+
+/* Orphans of the command (double-forked daemons) come to us, not to pid 1,
+ * so that they can be found and ended with it. */
+static void become_subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		fail(errno, "become a child subreaper");
+}
+
+/* The supervisor holds the write end of a pipe for its whole life.  Arming
+ * PDEATHSIG races with the supervisor's death; EOF on the pipe afterwards
+ * means the race was lost. */
+static void die_with_parent(int pdeath[2])
+{
+	char c;
+	ssize_t n;
+
+	if (close(pdeath[1]) < 0)
+		die_errno("close the parent-death pipe");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		die_errno("set the parent-death signal");
+	n = read(pdeath[0], &c, 1);
+	if (n == 0)
+		_exit(EXIT_SETUP); /* the supervisor is already gone */
+	if (n < 0 && errno != EAGAIN)
+		die_errno("read the parent-death pipe");
+	if (close(pdeath[0]) < 0)
+		die_errno("close the parent-death pipe");
+}
+
+__attribute__((noreturn)) static void exec_command(void)
+{
+	int err;
+
+	reset_signals();
+	if (close_fds_except(-1, -1) < 0)
+		die_errno("close inherited file descriptors");
+	execvp(cfg.cmd[0], cfg.cmd);
+	err = errno;
+	die_code(err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, err, "exec %s", cfg.cmd[0]);
+}
+
+/* pid 1 of the new namespace: fork the command as pid 2, say so, wait until
+ * the supervisor has recorded its host pid (pid 2 must not be reaped before
+ * it is found), then relay and reap; leaving takes the namespace down. */
+__attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
+{
+	char c;
+	ssize_t n;
+	pid_t cmd;
+	int status;
+
+	if (close_fds_except(started_w, recorded_r) < 0)
+		die_errno("close inherited file descriptors");
+	cmd = fork();
+	if (cmd < 0)
+		die_errno("fork the command");
+	if (cmd == 0)
+		exec_command();
+	if (write(started_w, "", 1) != 1 || close(started_w) < 0)
+		die_errno("report the command");
+	while ((n = read(recorded_r, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n < 0 || close(recorded_r) < 0)
+		die_errno("wait for the supervisor");
+	status = relay_until_exit(cmd);
+	if (status < 0)
+		die_errno("wait for the command");
+	exit(status);
+}
+
+/* fork(), with the child as pid 1 of a new pid namespace.  unshare(CLONE_NEWPID)
+ * would leave the supervisor's later forks in that namespace, and once its
+ * init is gone they fail with ENOMEM: the cleanup could never start.
+ * The child comes from a raw clone, so glibc's cached thread id is stale in
+ * it: the init must not use raise(), abort() or pthread calls (its fork()
+ * sets the id right again for pid 2). */
+static pid_t fork_new_pidns(void)
+{
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} args = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD }; /* clone3 ABI v0 */
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (pid < 0 && errno == ENOSYS) /* before 5.3, or a seccomp filter hiding it */
+#if defined(__s390__) || defined(__CRIS__)
+		pid = syscall(SYS_clone, 0L, (long)(CLONE_NEWPID | SIGCHLD));
+#else
+		pid = syscall(SYS_clone, (long)(CLONE_NEWPID | SIGCHLD), 0L, 0L, 0L, 0L);
+#endif
+	return (pid_t)pid;
+}
+
+/* --pid: start the init, learn the host pid of its pid 2 from its children
+ * list, record it, then let the init go on. */
+static pid_t start_init(int pdeath[2])
+{
+	int started[2], recorded[2];
+	pid_t cmd;
+	char c;
+	ssize_t n;
+
+	if (pipe2(started, O_CLOEXEC) < 0 || pipe2(recorded, O_CLOEXEC) < 0)
+		fail(errno, "create pipes");
+	child_pid = fork_new_pidns();
+	if (child_pid < 0)
+		fail(errno, "fork into a new pid namespace");
+	if (child_pid == 0) {
+		if (close(started[0]) < 0 || close(recorded[1]) < 0)
+			die_errno("close pipes");
+		die_with_parent(pdeath);
+		run_init(started[1], recorded[0]);
+	}
+	if (close(started[1]) < 0 || close(recorded[0]) < 0)
+		fail(errno, "close pipes");
+	while ((n = read(started[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		fail(n < 0 ? errno : 0, "the pid namespace init ended before the command started");
+	if (close(started[0]) < 0)
+		fail(errno, "close pipes");
+	n = list_children(child_pid, &cmd, 1);
+	if (n != 1)
+		fail(n < 0 ? errno : 0, "find the command under the pid namespace init %d", (int)child_pid);
+	if (state_fd >= 0)
+		write_state("cmdpid", "%d\n", (int)cmd);
+	if (close(recorded[1]) < 0) /* EOF: the init may reap pid 2 now */
+		fail(errno, "release the pid namespace init");
+	return cmd;
+}
+
+/* Fork the process that becomes the command (or its init). */
+static void start_child(void)
+{
+	int pdeath[2];
+	pid_t cmd;
+
+	/* the read end must not block: an empty live pipe means "parent alive" */
+	if (pipe2(pdeath, O_CLOEXEC | O_NONBLOCK) < 0)
+		fail(errno, "create the parent-death pipe");
+	if (cfg.pidns) {
+		cmd = start_init(pdeath);
+	} else {
+		cmd = child_pid = fork();
+		if (child_pid < 0)
+			fail(errno, "fork");
+		if (child_pid == 0) {
+			die_with_parent(pdeath);
+			exec_command();
+		}
+		if (state_fd >= 0)
+			write_state("cmdpid", "%d\n", (int)cmd);
+	}
+	/* keep pdeath[1] open until we exit: that is the whole point */
+	if (close(pdeath[0]) < 0)
+		fail(errno, "close the parent-death pipe");
+}
+
+/* ---- --detach ---- */
+
+/* The original process: wait until the supervisor says the command process
+ * exists (one NUL byte) or why it failed (a message), then leave. */
+__attribute__((noreturn)) static void wait_for_supervisor(int fd)
+{
+	char buf[2048];
+	ssize_t n = read_full(fd, buf, 1);
+
+	if (n == 1 && buf[0] == '\0')
+		_exit(0);
+	if (n == 1) {
+		ssize_t more = read_full(fd, buf + 1, sizeof(buf) - 1);
+		n = more < 0 ? 1 : more + 1;
+		if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+			_exit(EXIT_SETUP);
+	} else {
+		warn_msg("the detached supervisor ended during setup");
+	}
+	_exit(EXIT_SETUP);
+}
+
+/* Make FD the standard descriptor TARGET (dup2 clears close-on-exec). */
+static void move_fd(int fd, int target)
+{
+	if (dup2(fd, target) < 0)
+		fail(errno, "dup2 %d to %d", fd, target);
+}
+
+/* Fork; the child starts a session and becomes the supervisor, with stdin
+ * /dev/null and stdout/stderr the log (or /dev/null). */
+static void daemonize(void)
+{
+	int report[2], null, logfd;
+	pid_t pid;
+
+	null = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (null < 0)
+		fail(errno, "open /dev/null");
+	logfd = null;
+	if (cfg.log_file) {
+		logfd = open(cfg.log_file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+		if (logfd < 0)
+			fail(errno, "open log %s", cfg.log_file);
+	}
+	if (pipe2(report, O_CLOEXEC) < 0)
+		fail(errno, "create the report pipe");
+	pid = fork();
+	if (pid < 0)
+		fail(errno, "fork");
+	if (pid > 0) {
+		if (close(report[1]) < 0)
+			die_errno("close the report pipe"); /* no cleanup: the supervisor owns it */
+		wait_for_supervisor(report[0]);
+	}
+	report_fd = report[1]; /* from here on, failures are reported to the parent */
+	if (setsid() < 0)
+		fail(errno, "setsid");
+	move_fd(null, STDIN_FILENO);
+	move_fd(logfd, STDOUT_FILENO);
+	move_fd(logfd, STDERR_FILENO);
+	/* the caller's other fds (a pipe it reads until EOF, say) must not be
+	 * held open by a process meant to outlive it */
+	if (close_fds_except(report_fd, -1) < 0)
+		fail(errno, "close inherited file descriptors");
+}
+
+/* Tell the detaching original that the command process exists. */
+static void report_started(void)
+{
+	if (report_fd < 0)
+		return;
+	if (write(report_fd, "", 1) != 1 || close(report_fd) < 0)
+		warn_msg("report to the detaching process: %s", strerror(errno));
+	report_fd = -1;
+}
+
+/* ---- the ending ---- */
+
+/* Wait for the command (or init), relaying signals meanwhile. */
+static int supervise(void)
+{
+	int status = relay_until_exit(child_pid);
+
+	if (status < 0)
+		fail(errno, "wait for the command");
+	child_pid = -1; /* reaped: its pid may be reused, never kill it again */
+	return status;
+}
+
+/* SIGKILL every child left (orphans come to us: we are a subreaper), reap,
+ * and look again, until there is no child at all.  Killed processes stay
+ * listed as zombies until reaped, so one reap per round keeps the list moving. */
+static void end_descendants(void)
+{
+	pid_t self = getpid(), kids[512];
+
+	for (;;) {
+		ssize_t n = list_children(self, kids, sizeof(kids) / sizeof(kids[0]));
+		if (n < 0) {
+			/* waiting blind could hang on a daemon we cannot see */
+			warn_msg("list the remaining processes: %s", strerror(errno));
+			return;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (kill(kids[i], SIGKILL) < 0 && errno != ESRCH)
+				warn_msg("kill %d: %s", (int)kids[i], strerror(errno));
+		if (waitpid(-1, NULL, 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				warn_msg("reap the remaining processes: %s", strerror(errno));
+			return;
+		}
+	}
+}
+
+__attribute__((noreturn)) static void exec_cleanup(void)
+{
+	const char *what = cfg.cleanup_exec ? cfg.cleanup_exec : "/bin/sh";
+	int err;
+
+	reset_signals();
+	if (cfg.cleanup_exec)
+		execv(cfg.cleanup_exec, cfg.cleanup_argv);
+	else
+		execl("/bin/sh", "sh", "-c", cfg.cleanup_sh, (char *)NULL);
+	err = errno;
+	die_code(err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, err, "exec cleanup %s", what);
+}
+
+/* Exactly once, after every descendant is gone, whatever the ending.  Its
+ * failure is reported, never turned into ours. */
+static void run_cleanup(int status)
+{
+	static bool ran;
+	char st[16], self[16];
+	pid_t pid;
+	int ws;
+
+	if (ran || (!cfg.cleanup_sh && !cfg.cleanup_exec))
+		return;
+	ran = true;
+	snprintf(st, sizeof(st), "%d", status);
+	snprintf(self, sizeof(self), "%d", (int)getpid());
+	if (setenv("UNSHARED_STATUS", st, 1) < 0 || setenv("PID", self, 1) < 0) {
+		warn_msg("cleanup not run: setenv: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		warn_msg("cleanup not run: fork: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0)
+		exec_cleanup();
+	while (waitpid(pid, &ws, 0) < 0) {
+		if (errno != EINTR) {
+			warn_msg("wait for the cleanup: %s", strerror(errno));
+			return;
+		}
+	}
+	if (exit_status(ws) != 0)
+		warn_msg("cleanup failed with status %d", exit_status(ws));
+}
+
+int main(int argc, char **argv)
+{
+	int status;
+
+	helper_name = "forkn";
+	parse_args(argc, argv);
+	ensure_stdio();
+	if (cfg.new_state)
+		make_state();
+	take_signals();
+	if (cfg.detach)
+		daemonize();
+	open_state();
+	become_subreaper();
+	start_child();
+	report_started();
+	status = supervise();
+	end_descendants();
+	run_cleanup(status);
+	remove_state();
+	return status;
+}
