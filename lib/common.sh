@@ -1,0 +1,82 @@
+# lib/common.sh: sourced once by the front end. One error voice, name checks, paths.
+# Nothing here forks: it runs on the hot path of every subcommand.
+
+UNSHARED_VERSION=0.1.0
+
+# where things live; every one can be overridden from the environment
+: "${UNSHARED_ROOT:=/var/lib/unshared}"
+: "${UNSHARED_RECIPES:=$UNSHARED_HOME/roots}"
+: "${UNSHARED_UTILS:=$UNSHARED_HOME/utils}"
+if [ -z "${UNSHARED_STATE:-}" ]; then
+	# root keeps its registry in /run; anyone else under their own runtime dir
+	if [ -w /run ]; then
+		UNSHARED_STATE=/run/unshared
+	elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
+		UNSHARED_STATE=$XDG_RUNTIME_DIR/unshared
+	else
+		UNSHARED_STATE=${TMPDIR:-/tmp}/unshared-${LOGNAME:-user}
+	fi
+fi
+
+nl='
+'
+
+# die MESSAGE: the one error voice. Exit 125: unshared-cli itself failed.
+die() {
+	printf 'unshared-cli: %s%s\n' "${UNSHARED_SUB:+$UNSHARED_SUB: }" "$*" >&2
+	exit 125
+}
+
+warn() {
+	printf 'unshared-cli: %s%s\n' "${UNSHARED_SUB:+$UNSHARED_SUB: }" "$*" >&2
+}
+
+# verbose MESSAGE: only with -v
+verbose() {
+	[ -z "${UNSHARED_VERBOSE:-}" ] || warn "$@"
+}
+
+# check_name WHAT VALUE: instance and root-type names. An allow-list, so no
+# '/', no '..', no leading '-' and no space can reach a path or an argv.
+check_name() {
+	case $2 in
+	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
+		die "$1 '$2': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
+	esac
+	[ "${#2}" -le 64 ] || die "$1 '$2': longer than 64 characters"
+}
+
+# need_value OPTION COUNT LEFT: an option needs COUNT more words and LEFT remain
+need_value() {
+	[ "$3" -ge "$2" ] || die "$1: needs $2 value(s)"
+}
+
+# no_newline WHAT VALUE: values that end up in line-oriented state files
+no_newline() {
+	case $2 in *"$nl"*) die "$1: must not contain a newline" ;; esac
+}
+
+# absolute PATH -> $abs, made absolute against $PWD (no fork)
+absolute() {
+	case $1 in
+	/*) abs=$1 ;;
+	*) abs=${PWD%/}/$1 ;;
+	esac
+}
+
+# root_path TYPE|PATH -> $root_dir: where a root lives (no check that it exists)
+root_path() {
+	case $1 in
+	/*) root_dir=$1 ;;
+	*) check_name "root type" "$1"; root_dir=$UNSHARED_ROOT/$1 ;;
+	esac
+}
+
+# state_base: make sure the registry directory exists and is ours
+state_base() {
+	if [ ! -d "$UNSHARED_STATE" ]; then
+		mkdir -p "$UNSHARED_STATE" 2>/dev/null || die "state directory $UNSHARED_STATE: cannot create"
+	fi
+	[ ! -L "$UNSHARED_STATE" ] && [ -O "$UNSHARED_STATE" ] ||
+		die "state directory $UNSHARED_STATE: not a directory owned by this user"
+}

@@ -1,0 +1,266 @@
+# lib/spawn.sh: spawn a command in new namespaces, inside a root, supervised.
+#
+# argv -> plan -> helper argv. The helper argv is built in "$@" itself (the only
+# list POSIX sh has): each option's mount operation is appended as it is parsed,
+# the command words stay at the front until they are rotated to the end, and the
+# helpers' own options are prepended last. Nothing on this path forks until
+# `exec forkn`, unless the plan has host-side steps (network, hooks, --detach).
+
+usage() {
+	cat <<'EOF'
+Usage: unshared-cli spawn [OPTIONS] [--] [COMMAND [ARG...]]
+
+Run COMMAND (default: $SHELL -i) in new namespaces, supervised; tear everything
+down when it ends and exit with its status.
+
+Namespaces:
+  -m, --mount   -u, --uts   -i, --ipc   -n, --net   -p, --pid   -U, --user   -C, --cgroup
+                         (a mount namespace is always made: nothing is mounted on the host)
+Instance:
+  --name NAME            instance name (default u-PID); [A-Za-z0-9][A-Za-z0-9_.-]*, <= 64
+  --root TYPE|PATH       root filesystem: a type built by mkroot, or a directory
+  --hostname NAME        hostname inside (implies --uts)
+  --chdir DIR            working directory inside the root
+  --detach, --fork       run in the background, print the name, return once started
+Mounts (in the order given; destinations are inside the root):
+  --data-dir SRC:DST[:ro|:rw]   bind host SRC (directory or file) on DST
+  --bind SRC DST   --ro-bind SRC DST   --dev-bind SRC DST
+  --tmpfs DST   --proc DST   --dev DST   --mqueue DST   --remount-ro DST
+  --overlay SRC DST WORKDIR   --squash IMAGE DST   --squash-overlay IMAGE DST WORKDIR
+  --read-only            the root read-only
+  --ephemeral            changes to the root vanish at exit (overlay on tmpfs)
+  --overlay-dir DIR      changes to the root persist in DIR
+  --no-default-mounts    no minimal /dev and /proc inside the root
+Network:
+  --bridge BR            a veth on host bridge BR (implies --net)
+  --addr CIDR|auto       the instance's address on BR
+Hooks (seed-era: the words up to the next --option form shell code; NAME, ROOT,
+NETNS, ADDR, BRIDGE, PID reach it in the environment):
+  --preexec CMD...       on the host, before setup      --postexec CMD...  on the host, after exit
+  --prechroot CMD...     in the namespaces, before entering the root
+  --exec CMD...          inside the root, in order, before COMMAND
+  --chroot CMD...        custom entry wrapper, called as CMD... ROOT COMMAND...
+
+Exit status: COMMAND's; 128+N if it died of signal N; 125 if unshared-cli failed;
+126 if COMMAND could not be executed; 127 if it was not found.
+EOF
+}
+
+cmd_main() {
+	ns_uts='' ns_ipc='' ns_net='' ns_pid='' ns_user='' ns_cgroup=''
+	name='' root='' hostname='' chdir='' detach='' bridge='' addr='' defaults=1 ro_root=''
+	ephemeral='' overlay_dir='' pre_hooks='' post_hooks='' exec_hooks='' prechroot='' chroot_wrap=''
+	n=$#
+	while [ "$n" -gt 0 ]; do
+		case $1 in
+		--) shift; n=$((n - 1)); break ;;
+		--*=*) # --opt=value: split in place
+			a=$1; shift; set -- "${a%%=*}" "${a#*=}" "$@"; n=$((n + 1)); continue ;;
+		-?*) ;;
+		*) break ;;
+		esac
+		a=$1; shift; n=$((n - 1))
+		case $a in
+		-m | --mount) ;;
+		-u | --uts) ns_uts=1 ;;
+		-i | --ipc) ns_ipc=1 ;;
+		-n | --net) ns_net=1 ;;
+		-p | --pid) ns_pid=1 ;;
+		-U | --user) ns_user=1 ;;
+		-C | --cgroup) ns_cgroup=1 ;;
+		-f | --fork | -d | --detach) detach=1 ;;
+		--read-only) ro_root=1; set -- "$@" --read-only ;;
+		--ephemeral) ephemeral=1 ;;
+		--no-default-mounts) defaults= ;;
+		--name | --root | --hostname | --chdir | --bridge | --addr | --overlay-dir)
+			need_value "$a" 1 "$n"
+			case $a in
+			--name) name=$1 ;; --root) root=$1 ;; --hostname) hostname=$1 ;;
+			--chdir) chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
+			--overlay-dir) absolute "$1"; overlay_dir=$abs ;;
+			esac
+			shift; n=$((n - 1)) ;;
+		--data-dir)
+			need_value "$a" 1 "$n"
+			data_dir "$1"
+			shift; n=$((n - 1))
+			set -- "$@" --data-dir "$abs:$dst$mode" ;;
+		--tmpfs | --proc | --dev | --mqueue | --remount-ro)
+			need_value "$a" 1 "$n"
+			check_dst "$a" "$1"
+			set -- "$@" "$a" "$1"; shift; n=$((n - 1)) ;;
+		--bind | --ro-bind | --dev-bind | --squash)
+			need_value "$a" 2 "$n"
+			check_src "$a" "$1"; check_dst "$a" "$2"
+			set -- "$@" "$a" "$abs" "$2"; shift 2; n=$((n - 2)) ;;
+		--overlay | --squash-overlay)
+			need_value "$a" 3 "$n"
+			check_src "$a" "$1"; check_dst "$a" "$2"; _src=$abs; absolute "$3"
+			set -- "$@" "$a" "$_src" "$2" "$abs"; shift 3; n=$((n - 3)) ;;
+		--preexec | --postexec | --exec | --prechroot | --chroot)
+			# seed-era: the words up to the next --option are one piece of shell code
+			w=
+			while [ "$n" -gt 0 ]; do
+				case $1 in --*) break ;; esac
+				w=$w${w:+ }$1; shift; n=$((n - 1))
+			done
+			[ -n "$w" ] || die "$a: needs a command"
+			case $a in
+			--preexec) pre_hooks=$pre_hooks$w$nl ;;
+			--postexec) post_hooks=$post_hooks$w$nl ;;
+			--exec) exec_hooks=$exec_hooks$w$nl ;;
+			--prechroot) prechroot=$prechroot$w$nl ;;
+			--chroot) chroot_wrap=$w ;;
+			esac ;;
+		*) die "unknown option '$a' (see 'unshared-cli spawn --help')" ;;
+		esac
+	done
+	plan_check
+	# the command: rotate its n words from the front to the end, after ROOT --
+	set -- "$@" "$newroot" --
+	[ -z "$chroot_wrap" ] || set -- "$@" /bin/sh -c "$chroot_wrap \"\$@\"" unshared-cli-chroot "$root_dir"
+	[ -z "$exec_hooks" ] || set -- "$@" /bin/sh -c "$exec_hooks"'[ $# -eq 0 ] || exec "$@"' unshared-cli-exec
+	[ "$n" -gt 0 ] || [ -n "$exec_hooks" ] || set -- "$@" "$login_shell" -i
+	cmd_line=
+	while [ "$n" -gt 0 ]; do
+		cmd_line=$cmd_line${cmd_line:+ }$1
+		set -- "$@" "$1"; shift; n=$((n - 1))
+	done
+	# pivot's own options, prepended (order among them does not matter)
+	[ -z "$prechroot" ] || set -- --prechroot "$prechroot" "$@"
+	[ -z "$chdir" ] || set -- --chdir "$chdir" "$@"
+	[ -z "$ephemeral" ] || set -- --ephemeral "$@"
+	[ -z "$overlay_dir" ] || set -- --overlay-dir "$overlay_dir" "$@"
+	[ -z "$fresh_proc" ] || set -- --proc /proc "$@"
+	[ -z "$defaults" ] || set -- --default-mounts "$@"
+	[ -z "$hostname" ] || set -- --hostname "$hostname" "$@"
+	[ -z "$ns_uts" ] || set -- --unshare-uts "$@"
+	[ -z "$ns_ipc" ] || set -- --unshare-ipc "$@"
+	[ -z "$ns_cgroup" ] || set -- --unshare-cgroup "$@"
+	[ -z "$ns_net" ] || [ -n "$bridge" ] || set -- --unshare-net "$@"
+	[ -z "$bridge" ] || set -- --netns "/run/netns/$name" "$@"
+	set -- "$UNSHARED_UTILS/pivot" "$@"
+	plan_run "$@"
+}
+
+# data_dir SPEC: SRC:DST[:ro|:rw] -> $abs (absolute SRC), $dst, $mode (":ro" or "")
+data_dir() {
+	mode=
+	case $1 in
+	*:ro) mode=:ro; _spec=${1%:ro} ;;
+	*:rw) _spec=${1%:rw} ;;
+	*) _spec=$1 ;;
+	esac
+	case $_spec in
+	*:*) ;;
+	*) die "--data-dir '$1': expected SRC:DST[:ro|:rw]" ;;
+	esac
+	dst=${_spec#*:}
+	check_src --data-dir "${_spec%%:*}"
+	check_dst --data-dir "$dst"
+}
+
+# check_src OPTION PATH: a host path that must exist; sets $abs
+check_src() {
+	[ -n "$2" ] || die "$1: empty source path"
+	no_newline "$1" "$2"
+	absolute "$2"
+	[ -e "$abs" ] || die "$1 '$2': no such file or directory"
+}
+
+# check_dst OPTION PATH: a destination inside the root
+check_dst() {
+	case $2 in
+	/*) ;;
+	'') die "$1: empty destination" ;;
+	*) die "$1 '$2': the destination must be an absolute path inside the root" ;;
+	esac
+	no_newline "$1" "$2"
+}
+
+# plan_check: everything the options imply, checked before anything is made
+plan_check() {
+	[ -x "$UNSHARED_UTILS/forkn" ] && [ -x "$UNSHARED_UTILS/pivot" ] ||
+		die "helpers not built in $UNSHARED_UTILS: run 'make'"
+	[ -z "$hostname" ] || ns_uts=1
+	[ -n "$name" ] || name=u-$$
+	check_name name "$name"
+	root_dir=/ newroot=/
+	if [ -n "$root" ]; then
+		root_path "$root"
+		no_newline --root "$root_dir"
+		if [ ! -d "$root_dir" ]; then
+			case $root in
+			/*) die "--root '$root': no such directory" ;;
+			*) die "--root '$root': root type not built (run 'unshared-cli mkroot $root')" ;;
+			esac
+		fi
+		[ "$root_dir" = / ] || newroot=$root_dir
+	fi
+	# --chroot brings its own way into the root: we only make the namespaces
+	if [ -n "$chroot_wrap" ]; then newroot=/ defaults=; fi
+	[ "$newroot" != / ] || defaults=
+	[ -z "$ephemeral$overlay_dir" ] || [ "$newroot" != / ] || die "--ephemeral, --overlay-dir: need --root"
+	fresh_proc=
+	if [ -n "$ns_pid" ] && [ -z "$defaults" ] && [ -d "${newroot%/}/proc" ]; then fresh_proc=1; fi
+	login_shell=${SHELL:-/bin/sh}
+	[ -x "${newroot%/}$login_shell" ] || login_shell=/bin/sh
+	if [ -n "$bridge$addr" ]; then
+		[ -n "$bridge" ] || die "--addr: needs --bridge"
+		ns_net=1
+		. "$UNSHARED_LIB/net.sh"
+		net_check
+	fi
+	[ -z "$ns_user" ] || die "--user: not supported yet"
+}
+
+# plan_run PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor
+plan_run() {
+	NAME=$name ROOT=$root_dir NETNS='' ADDR='' BRIDGE=$bridge
+	if [ -z "$bridge$pre_hooks$post_hooks$detach" ]; then
+		# nothing to do on the host: forkn takes the name (mkdir) and gives it
+		# back, and no sh runs at the end. The hot path forks nothing here.
+		state_base
+		state=$UNSHARED_STATE/$name
+		[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
+		plan_info
+		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} -- "$@"
+		exec "$UNSHARED_UTILS/forkn" "$@"
+	fi
+	. "$UNSHARED_LIB/state.sh"
+	state_take "$name"
+	trap 'state_teardown "$state"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM HUP
+	if [ -n "$pre_hooks$post_hooks" ]; then
+		export NAME ROOT NETNS ADDR BRIDGE
+	fi
+	if [ -n "$post_hooks" ]; then
+		# journaled first, so it runs last: after the network is gone
+		printf '%s' "$post_hooks" >"$state/hook.post"
+		journal hook hook.post
+	fi
+	if [ -n "$pre_hooks" ]; then
+		/bin/sh -c "$pre_hooks" || die "--preexec failed (status $?)"
+	fi
+	[ -z "$bridge" ] || net_setup
+	plan_info
+	set -- --state "$state" --info "$info" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
+		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} -- "$@"
+	if [ -n "$detach" ]; then
+		"$UNSHARED_UTILS/forkn" --detach --log "$state/log" "$@" </dev/null || exit 125
+		trap - EXIT INT TERM HUP
+		printf '%s\n' "$name"
+		exit 0
+	fi
+	trap - EXIT INT TERM HUP
+	exec "$UNSHARED_UTILS/forkn" "$@"
+}
+
+# plan_info -> $info: the plan as KEY=VALUE lines, for list and for hooks run at
+# teardown (built by expansion: a $(...) here would fork on the hot path)
+plan_info() {
+	info="name=$name${nl}root=$root_dir${nl}cmd=${cmd_line%%"$nl"*}$nl"
+	info="${info}ns=mnt${ns_uts:+,uts}${ns_ipc:+,ipc}${ns_net:+,net}${ns_pid:+,pid}${ns_cgroup:+,cgroup}$nl"
+	info="${info}bridge=$bridge${nl}addr=$ADDR${nl}netns=$NETNS$nl"
+}
