@@ -46,9 +46,10 @@ check_name() {
 	[ "${#2}" -le 64 ] || die "$1 '$2': longer than 64 characters"
 }
 
-# need_value OPTION COUNT LEFT: an option needs COUNT more words and LEFT remain
+# need_value OPTION COUNT LEFT [NEXT]: an option needs COUNT more words, LEFT
+# remain, NEXT is the first of them; `--` ends the options, it is never a value
 need_value() {
-	[ "$3" -ge "$2" ] || die "$1: needs $2 value(s)"
+	[ "$3" -ge "$2" ] && [ "${4-}" != -- ] || die "$1: needs $2 value(s)"
 }
 
 # no_newline WHAT VALUE: values that end up in line-oriented state files

@@ -73,28 +73,28 @@ cmd_main() {
 		--ephemeral) ephemeral=1 ;;
 		--no-default-mounts) defaults= ;;
 		--name | --root | --hostname | --chdir | --bridge | --addr | --overlay-dir)
-			need_value "$a" 1 "$n"
+			need_value "$a" 1 "$n" "${1-}"
 			case $a in
 			--name) name=$1 ;; --root) root=$1 ;; --hostname) hostname=$1 ;;
-			--chdir) chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
+			--chdir) check_dst "$a" "$1"; chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
 			--overlay-dir) absolute "$1"; overlay_dir=$abs ;;
 			esac
 			shift; n=$((n - 1)) ;;
 		--data-dir)
-			need_value "$a" 1 "$n"
+			need_value "$a" 1 "$n" "${1-}"
 			data_dir "$1"
 			shift; n=$((n - 1))
 			set -- "$@" --data-dir "$abs:$dst$mode" ;;
 		--tmpfs | --proc | --dev | --mqueue | --remount-ro)
-			need_value "$a" 1 "$n"
+			need_value "$a" 1 "$n" "${1-}"
 			check_dst "$a" "$1"
 			set -- "$@" "$a" "$1"; shift; n=$((n - 1)) ;;
 		--bind | --ro-bind | --dev-bind | --squash)
-			need_value "$a" 2 "$n"
+			need_value "$a" 2 "$n" "${1-}"
 			check_src "$a" "$1"; check_dst "$a" "$2"
 			set -- "$@" "$a" "$abs" "$2"; shift 2; n=$((n - 2)) ;;
 		--overlay | --squash-overlay)
-			need_value "$a" 3 "$n"
+			need_value "$a" 3 "$n" "${1-}"
 			check_src "$a" "$1"; check_dst "$a" "$2"; _src=$abs; absolute "$3"
 			set -- "$@" "$a" "$_src" "$2" "$abs"; shift 3; n=$((n - 3)) ;;
 		--preexec | --postexec | --exec | --prechroot | --chroot)
@@ -244,6 +244,9 @@ plan_run() {
 		/bin/sh -c "$pre_hooks" || die "--preexec failed (status $?)"
 	fi
 	[ -z "$bridge" ] || net_setup
+	# last host-side step: what runs from here on (forkn and the command) is
+	# the instance, hooks and helpers above are not
+	[ -n "$ns_pid" ] || state_cgroup
 	plan_info
 	set -- --state "$state" --info "$info" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
 		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} -- "$@"
