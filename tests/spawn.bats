@@ -318,3 +318,13 @@ three" ]
 	"$UC" spawn --name ut-clean --root "$BB" -- /bin/true
 	[ -z "$(ls -A "$UNSHARED_STATE")" ]
 }
+
+@test "the hot path forks nothing in sh: dash -> forkn -> init -> pivot -> command" {
+	command -v strace >/dev/null || need strace
+	strace -f -e trace=execve,clone,clone3,fork,vfork -o "$BATS_TEST_TMPDIR/trace" \
+		"$UC" spawn --mount --pid --ipc --uts --root "$BB" -- /bin/true
+	grep -vE 'resumed|exited|\+\+\+' "$BATS_TEST_TMPDIR/trace" >"$BATS_TEST_TMPDIR/calls"
+	cat "$BATS_TEST_TMPDIR/calls"
+	[ "$(grep -c 'execve(' "$BATS_TEST_TMPDIR/calls")" -eq 4 ]
+	[ "$(grep -cE 'clone3?\(|fork\(' "$BATS_TEST_TMPDIR/calls")" -eq 2 ]
+}
