@@ -56,4 +56,56 @@ demo: deps all
 clean:
 	rm -f $(HELPERS)
 
-.PHONY: all deps check check-sanitize demo clean
+# install: the front end, its library, the helpers, the recipes, man pages and
+# completion. The front end finds its library at $(BINDIR)/../lib/unshared-cli
+# (the fallback in ./unshared-cli), so LIBDIR must stay $(PREFIX)/lib/unshared-cli
+# beside BINDIR. The helpers go to $(LIBDIR)/utils only, never on PATH.
+install: all
+	@b='$(BINDIR)'; [ '$(LIBDIR)' = "$${b%/*}/lib/unshared-cli" ] || \
+		{ echo "install: LIBDIR must be BINDIR/../lib/unshared-cli, where the front end looks" >&2; exit 1; }
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/lib' '$(DESTDIR)$(LIBDIR)/utils' \
+		'$(DESTDIR)$(LIBDIR)/roots' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man8' \
+		'$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
+	install -m 755 unshared-cli '$(DESTDIR)$(BINDIR)/unshared-cli'
+	install -m 644 lib/*.sh '$(DESTDIR)$(LIBDIR)/lib/'
+	for u in forkn pivot initnetns destroynetns mkchroot; do \
+		[ ! -f "utils/$$u" ] || install -m 755 "utils/$$u" '$(DESTDIR)$(LIBDIR)/utils/' || exit; \
+	done
+	for r in roots/*; do \
+		[ -f "$$r" ] || continue; if [ -x "$$r" ]; then m=755; else m=644; fi; \
+		install -m $$m "$$r" '$(DESTDIR)$(LIBDIR)/roots/' || exit; \
+	done
+	install -m 644 docs/*.1 '$(DESTDIR)$(MANDIR)/man1/'
+	install -m 644 docs/*.8 '$(DESTDIR)$(MANDIR)/man8/'
+	install -m 644 completion/unshared-cli.bash '$(DESTDIR)$(BASHCOMPDIR)/unshared-cli'
+	install -m 644 completion/_unshared-cli '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_unshared-cli'
+
+# uninstall: what install put, and the directories that are ours once empty
+# (recipes a user dropped into $(LIBDIR)/roots stay, and so does that directory)
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/unshared-cli' '$(DESTDIR)$(LIBDIR)'/lib/*.sh
+	for u in forkn pivot initnetns destroynetns mkchroot; do rm -f "$(DESTDIR)$(LIBDIR)/utils/$$u"; done
+	for r in roots/*; do [ ! -f "$$r" ] || rm -f "$(DESTDIR)$(LIBDIR)/roots/$${r#roots/}"; done
+	for m in docs/*.1; do rm -f "$(DESTDIR)$(MANDIR)/man1/$${m#docs/}"; done
+	for m in docs/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m#docs/}"; done
+	rm -f '$(DESTDIR)$(BASHCOMPDIR)/unshared-cli' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_unshared-cli'
+	for d in lib utils roots; do rmdir "$(DESTDIR)$(LIBDIR)/$$d" 2>/dev/null || true; done
+	rmdir '$(DESTDIR)$(LIBDIR)' 2>/dev/null || true
+
+# deb: the Debian package, built by dpkg-buildpackage from a copy of this tree
+# (the tree is left as it is); the .deb lands in DEBOUT (default: .., where
+# dpkg-buildpackage puts it). Installs the build tools when they are missing.
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null && command -v cc >/dev/null || { \
+		echo "installing: build-essential debhelper devscripts"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends build-essential debhelper devscripts >/dev/null; }
+	@set -e; out='$(or $(DEBOUT),..)'; v=$$(dpkg-parsechangelog -S Version); \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/unshared-cli-$$v"; \
+	tar -c --dereference --exclude=.git --exclude='*.deb' . | tar -x -C "$$tmp/unshared-cli-$$v"; \
+	(cd "$$tmp/unshared-cli-$$v" && dpkg-buildpackage -us -uc -b); \
+	mkdir -p "$$out"; cp "$$tmp"/unshared-cli_"$$v"_*.deb "$$out/"; \
+	echo "built: $$(cd "$$out" && ls -d "$$PWD"/unshared-cli_"$$v"_*.deb)"
+
+.PHONY: all deps check check-sanitize demo clean install uninstall deb
