@@ -44,10 +44,14 @@ host_snapshot() {
 	} >"$1"
 }
 
-# kill_markers: end the `sleep NNNN` processes this suite started, by pid
+# kill_markers: end the `sleep NNNN` processes this suite started, by pid.
+# A suite sets MARK to its two leading digits (spawn: 51) so that suites run
+# side by side never end each other's processes.
 kill_markers() {
 	local p
-	for p in $(pgrep -f '^(/bin/)?sleep [0-9]{4}$' 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	for p in $(pgrep -f "^(/bin/)?sleep ${MARK:-[0-9][0-9]}[0-9]{2}\$" 2>/dev/null); do
+		kill -9 "$p" 2>/dev/null || true
+	done
 }
 
 common_setup() {

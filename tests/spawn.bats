@@ -3,6 +3,7 @@
 # Markers: sleep 51NN.
 
 load helpers
+MARK=51
 
 setup_file() {
 	make_bbroot "$BATS_FILE_TMPDIR/bb"
