@@ -53,6 +53,25 @@ state_alive() {
 	proc_is "$_pid" "$_start"
 }
 
+# host_tool NAME: the absolute path of NAME in $PATH, into $tool (no fork).
+# busybox ash runs its own applets for bare names (its `ip` has no netns, its
+# `nsenter` no --all): a path is how to get the host's util-linux/iproute2.
+host_tool() {
+	tool=''
+	_ifs=$IFS
+	IFS=:
+	set -f
+	for _d in $PATH; do
+		if [ -x "$_d/$1" ] && [ ! -d "$_d/$1" ]; then
+			tool=$_d/$1
+			break
+		fi
+	done
+	set +f
+	IFS=$_ifs
+	[ -n "$tool" ] || die "$1: not found in $PATH"
+}
+
 # state_status DIR: what DIR's entry is, without forking. Sets $st (running,
 # starting or stale), $st_pid and $st_start (the supervisor, empty when there is
 # no pid file yet) and $st_cmdpid (empty until forkn has recorded the command).
@@ -64,8 +83,8 @@ state_status() {
 		st_pid='' st_start=''
 		return 0
 	}
-	case $st_pid.$st_start in
-	*[!0-9.]* | .* | *.) st_pid='' st_start=''; return 0 ;;
+	case $st_pid:$st_start in
+	*[!0-9:]* | :* | *:) st_pid='' st_start=''; return 0 ;;
 	esac
 	read -r st_cmdpid _ 2>/dev/null <"$1/cmdpid" || [ -n "$st_cmdpid" ] || st_cmdpid=''
 	case $st_cmdpid in *[!0-9]*) st_cmdpid='' ;; esac
@@ -122,7 +141,8 @@ state_reclaim() {
 
 # state_reap DIR [abandoned]: tear down DIR if its supervisor is dead, after
 # ending what the instance left running. With "abandoned", an entry that never
-# got a pid file counts as dead too (gc decides that from its age). Returns 0
+# got a pid file and is a minute old counts as dead too (its spawn died between
+# mkdir and the pid write: a spawn in progress gets there in microseconds). Returns 0
 # when DIR is gone (by us or meanwhile), 1 when teardown left something, 2 when
 # DIR is not stale. Sets $reaped_procs: how many processes were ended.
 #
@@ -132,7 +152,8 @@ state_reclaim() {
 state_reap() {
 	reaped_procs=0
 	{ command exec 8<"$1"; } 2>/dev/null || return 0
-	if ! flock -w 60 8; then
+	host_tool flock
+	if ! "$tool" -w 60 8; then
 		exec 8<&-
 		warn "${1##*/}: busy (another teardown holds it)"
 		return 1
@@ -142,7 +163,8 @@ state_reap() {
 		exec 8<&-
 		return 0
 	fi
-	if [ "$st" != stale ] && { [ "${2:-}" != abandoned ] || [ -n "$st_pid" ]; }; then
+	if [ "$st" != stale ] && { [ "${2:-}" != abandoned ] || [ -n "$st_pid" ] ||
+		[ -z "$(find "$1" -maxdepth 0 -mmin +1 2>/dev/null)" ]; }; then
 		exec 8<&-
 		return 2
 	fi
@@ -159,14 +181,20 @@ state_reap() {
 # the instance's cgroup (pid namespaces die with their init, so this is for the
 # others) and anything still in its named network namespace.
 state_kill_orphans() {
+	_seen=' '
 	if read -r _cg 2>/dev/null <"$1/cgroup" && [ -f "$_cg/cgroup.procs" ]; then
-		while read -r _p; do reaped_procs=$((reaped_procs + 1)); done <"$_cg/cgroup.procs"
-		cgroup_kill "$_cg"
+		while read -r _p; do
+			_seen="$_seen$_p "
+			reaped_procs=$((reaped_procs + 1))
+		done 2>/dev/null <"$_cg/cgroup.procs"
+		cgroup_kill "$_cg" || :
 	fi
 	state_info "$1"
 	if [ -n "$i_netns" ] && [ -e "/run/netns/$i_netns" ]; then
-		for _p in $(ip netns pids "$i_netns" 2>/dev/null); do
-			kill -9 "$_p" 2>/dev/null && reaped_procs=$((reaped_procs + 1))
+		host_tool ip
+		for _p in $("$tool" netns pids "$i_netns" 2>/dev/null); do
+			kill -9 "$_p" 2>/dev/null || continue
+			case $_seen in *" $_p "*) ;; *) reaped_procs=$((reaped_procs + 1)) ;; esac
 		done
 	fi
 	return 0
@@ -337,6 +365,9 @@ cgroup_end() {
 
 # state_env DIR: export the instance's values for hooks (NAME ROOT NETNS ADDR BRIDGE PID)
 state_env() {
+	# the entry's name is its directory's, even before DIR/info is written
+	NAME=${1##*/}
+	export NAME
 	[ -f "$1/info" ] || return 0
 	while IFS='=' read -r _k _v; do
 		case $_k in

@@ -1,0 +1,73 @@
+# lib/gc.sh: reclaim the instances whose supervisor died (SIGKILL, OOM kill).
+#
+# For each stale entry: end what the instance left running (its cgroup, its
+# named network namespace; a pid namespace died with its init), then replay
+# its journal (lib/state.sh: state_reap). Entries of live supervisors and
+# spawns in progress are never touched, so gc may run at any time.
+
+usage() {
+	cat <<'EOF2'
+Usage: unshared-cli gc
+
+Tear down every instance whose supervisor is gone, with what it left running,
+and print one line per instance reclaimed. Running instances and spawns in
+progress are left alone; an entry that never got past its first step (no pid
+file) is reclaimed once it is a minute old, and so is an instance cgroup left
+empty (its entry deleted by hand). Running gc again does nothing.
+
+Exit status: 0, or 125 when some teardown could not finish (gc tries again).
+EOF2
+}
+
+cmd_main() {
+	[ $# -eq 0 ] || die "unexpected argument '$1' (see 'unshared-cli gc --help')"
+	. "$UNSHARED_LIB/state.sh"
+	g_rc=0
+	for g_dir in "$UNSHARED_STATE"/*; do
+		[ -d "$g_dir" ] || continue
+		state_status "$g_dir"
+		g_how=''
+		if [ "$st" = stale ]; then
+			g_how="supervisor $st_pid died"
+		elif [ -z "$st_pid" ] && [ -n "$(find "$g_dir" -maxdepth 0 -mmin +1 2>/dev/null)" ]; then
+			# its spawn died between mkdir and the pid write, a minute ago or more
+			g_how="abandoned during setup"
+		else
+			continue
+		fi
+		if state_reap "$g_dir" ${g_how:+abandoned}; then
+			[ "$reaped_procs" = 0 ] || g_how="$g_how; ended $reaped_procs process(es)"
+			printf 'reclaimed %s (%s)\n' "${g_dir##*/}" "$g_how"
+		else
+			case $? in
+			2) ;; # came alive: a new spawn took the name meanwhile
+			*) warn "${g_dir##*/}: teardown could not finish"; g_rc=125 ;;
+			esac
+		fi
+	done
+	gc_cgroups
+	return "$g_rc"
+}
+
+# gc_cgroups: remove the empty instance cgroups nobody will remove any more
+# (their entry was deleted by hand, or its teardown was killed), a minute old
+# or more, below the unified root and below our own cgroup. An empty one is
+# never in use: a supervisor sits in its instance's cgroup from the start, and
+# a spawn that loses a cgroup it has just made runs without one.
+gc_cgroups() {
+	cgroup_v2 || return 0
+	g_own=''
+	while IFS= read -r _l; do
+		case $_l in 0::/*) g_own=${_l#0::} ;; esac
+	done <"/proc/$$/cgroup"
+	for g_cg in "$cg_mnt"/unshared-*.[0-9]* "$cg_mnt${g_own%/}"/unshared-*.[0-9]*; do
+		[ -f "$g_cg/cgroup.events" ] || continue
+		_pop=''
+		while IFS=' ' read -r _k _v; do
+			[ "$_k" != populated ] || _pop=$_v
+		done 2>/dev/null <"$g_cg/cgroup.events"
+		[ "$_pop" = 0 ] && [ -n "$(find "$g_cg" -maxdepth 0 -mmin +1 2>/dev/null)" ] || continue
+		rmdir "$g_cg" 2>/dev/null && printf 'removed empty cgroup %s\n' "$g_cg"
+	done
+	return 0
+}
