@@ -139,6 +139,7 @@ cmd_main() {
 	[ -z "$ns_cgroup" ] || set -- --unshare-cgroup "$@"
 	[ -z "$ns_net" ] || [ -n "$bridge" ] || set -- --unshare-net "$@"
 	[ -z "$bridge" ] || set -- --netns "/run/netns/$name" "$@"
+	[ -z "$bridge" ] || [ "$newroot" = / ] || set -- --ro-bind "$hosts_file" /etc/hosts "$@"
 	set -- "$UNSHARED_UTILS/pivot" "$@"
 	plan_run "$@"
 }

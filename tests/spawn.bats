@@ -322,6 +322,7 @@ three" ]
 
 @test "the hot path forks nothing in sh: dash -> forkn -> init -> pivot -> command" {
 	command -v strace >/dev/null || need strace
+	mkdir -p "$UNSHARED_STATE" # made once per boot, not per spawn
 	strace -f -e trace=execve,clone,clone3,fork,vfork -o "$BATS_TEST_TMPDIR/trace" \
 		"$UC" spawn --mount --pid --ipc --uts --root "$BB" -- /bin/true
 	grep -vE 'resumed|exited|\+\+\+' "$BATS_TEST_TMPDIR/trace" >"$BATS_TEST_TMPDIR/calls"
