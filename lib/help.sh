@@ -27,8 +27,12 @@ cmd_main() {
 		usage
 		return 0
 	fi
-	case $1 in '' | -* | _* | *[!a-z-]*) die "unknown subcommand '$1'" ;; esac
-	[ -f "$UNSHARED_LIB/$1.sh" ] || die "unknown subcommand '$1'"
-	. "$UNSHARED_LIB/$1.sh"
+	case $1 in
+	'' | -* | _* | *[!a-z-]* | common | state | ready | netctl) m='' ;;
+	net) m=netctl ;;
+	*) m=$1 ;;
+	esac
+	[ -n "$m" ] && [ -f "$UNSHARED_LIB/$m.sh" ] || die "unknown subcommand '$1'"
+	. "$UNSHARED_LIB/$m.sh"
 	usage
 }
