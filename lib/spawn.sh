@@ -233,6 +233,9 @@ plan_run() {
 	trap 'state_teardown "$state"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP
+	# info first: a teardown from any later point knows the instance's values
+	plan_info
+	printf '%s' "$info" >"$state/info"
 	if [ -n "$pre_hooks$post_hooks" ]; then
 		export NAME ROOT NETNS ADDR BRIDGE
 	fi
@@ -244,16 +247,22 @@ plan_run() {
 	if [ -n "$pre_hooks" ]; then
 		/bin/sh -c "$pre_hooks" || die "--preexec failed (status $?)"
 	fi
-	[ -z "$bridge" ] || net_setup
+	if [ -n "$bridge" ]; then
+		net_setup
+		plan_info
+		printf '%s' "$info" >"$state/info"
+	fi
 	# last host-side step: what runs from here on (forkn and the command) is
 	# the instance, hooks and helpers above are not
 	[ -n "$ns_pid" ] || state_cgroup
-	plan_info
-	set -- --state "$state" --info "$info" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
+	set -- --state "$state" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
 		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} -- "$@"
 	if [ -n "$detach" ]; then
+		# from here the instance is forkn's: a signal now must not make this
+		# shell tear down what forkn runs (forkn resets these for itself)
+		trap '' INT TERM HUP
 		"$UNSHARED_UTILS/forkn" --detach --log "$state/log" "$@" </dev/null || exit 125
-		trap - EXIT INT TERM HUP
+		trap - EXIT
 		printf '%s\n' "$name"
 		exit 0
 	fi
