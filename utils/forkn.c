@@ -21,13 +21,10 @@
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#ifndef SYS_clone3
-#define SYS_clone3 435 /* the same number on every architecture */
-#endif
+#include "sys.h"
 
 /* relayed to the command; SIGCHLD is taken too but never relayed */
 static const int relayed[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -268,7 +265,7 @@ static int close_between(unsigned int lo, unsigned int hi)
 {
 	if (lo > hi)
 		return 0;
-	if (close_range(lo, hi, 0) == 0)
+	if (sys_close_range(lo, hi, 0) == 0)
 		return 0;
 	if (errno != ENOSYS)
 		return -1;
@@ -597,7 +594,7 @@ __attribute__((noreturn)) static void exec_command(void)
 	reset_signals();
 	if (close_fds_except(-1, -1) < 0)
 		die_errno("close inherited file descriptors");
-	execvp(cfg.cmd[0], cfg.cmd);
+	exec_search(cfg.cmd[0], cfg.cmd);
 	err = errno;
 	die_code(err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC, err, "exec %s", cfg.cmd[0]);
 }
@@ -634,23 +631,17 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 /* fork(), with the child as pid 1 of a new pid namespace.  unshare(CLONE_NEWPID)
  * would leave the supervisor's later forks in that namespace, and once its
  * init is gone they fail with ENOMEM: the cleanup could never start.
- * The child comes from a raw clone, so glibc's cached thread id is stale in
- * it: the init must not use raise(), abort() or pthread calls (its fork()
+ * The child comes from a raw clone, so the libc's cached thread id is stale
+ * in it: the init must not use raise(), abort() or pthread calls (its fork()
  * sets the id right again for pid 2). */
 static pid_t fork_new_pidns(void)
 {
-	struct {
-		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
-	} args = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD }; /* clone3 ABI v0 */
-	long pid = syscall(SYS_clone3, &args, sizeof(args));
+	struct clone_args args = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD };
+	pid_t pid = sys_clone3(&args, CLONE_ARGS_SIZE_VER0);
 
 	if (pid < 0 && errno == ENOSYS) /* before 5.3, or a seccomp filter hiding it */
-#if defined(__s390__) || defined(__CRIS__)
-		pid = syscall(SYS_clone, 0L, (long)(CLONE_NEWPID | SIGCHLD));
-#else
-		pid = syscall(SYS_clone, (long)(CLONE_NEWPID | SIGCHLD), 0L, 0L, 0L, 0L);
-#endif
-	return (pid_t)pid;
+		pid = sys_clone_flags(CLONE_NEWPID | SIGCHLD);
+	return pid;
 }
 
 /* --pid: start the init, learn the host pid of its pid 2 from its children

@@ -23,8 +23,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/loop.h>
-#include <linux/openat2.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -36,10 +34,10 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "util.h"
+#include "sys.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -512,9 +510,9 @@ static int fs_finish(int fs, unsigned int attrs, const char *what)
 {
 	int mnt;
 
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0))
 		fs_fail(fs, what, "create the filesystem");
-	mnt = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, attrs);
 	if (mnt < 0)
 		fs_fail(fs, what, "make a mount of the filesystem");
 	close(fs);
@@ -525,13 +523,13 @@ static int fs_finish(int fs, unsigned int attrs, const char *what)
 static int fs_new(const char *type, const struct fs_opt *opts, size_t n, unsigned int attrs,
 		  const char *what)
 {
-	int fs = fsopen(type, FSOPEN_CLOEXEC);
+	int fs = sys_fsopen(type, FSOPEN_CLOEXEC);
 
 	if (fs < 0)
 		die_errno("%s: open a %s filesystem", what, type);
 	for (size_t i = 0; i < n; i++) {
-		int r = opts[i].val ? fsconfig(fs, FSCONFIG_SET_STRING, opts[i].key, opts[i].val, 0)
-				    : fsconfig(fs, FSCONFIG_SET_FLAG, opts[i].key, NULL, 0);
+		int r = opts[i].val ? sys_fsconfig(fs, FSCONFIG_SET_STRING, opts[i].key, opts[i].val, 0)
+				    : sys_fsconfig(fs, FSCONFIG_SET_FLAG, opts[i].key, NULL, 0);
 
 		if (r)
 			fs_fail(fs, what, opts[i].key);
@@ -542,7 +540,7 @@ static int fs_new(const char *type, const struct fs_opt *opts, size_t n, unsigne
 /* Put the detached mount MNT on the object DST refers to. */
 static void attach(int mnt, int dst, const char *what)
 {
-	if (move_mount(mnt, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
+	if (sys_move_mount(mnt, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH))
 		die_errno("%s", what);
 }
 
@@ -551,7 +549,7 @@ static void set_mount_attr(int fd, uint64_t set, uint64_t clr, bool recursive, c
 	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
 	unsigned int flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
 
-	if (mount_setattr(fd, "", flags, &attr, sizeof(attr)))
+	if (sys_mount_setattr(fd, "", flags, &attr, sizeof(attr)))
 		die_errno("%s: %s", what, (set & MOUNT_ATTR_RDONLY) ? "make read-only" : "set mount attributes");
 }
 
@@ -559,7 +557,7 @@ static void set_mount_attr(int fd, uint64_t set, uint64_t clr, bool recursive, c
  * elsewhere in it from the root itself. */
 static void mount_identity(int fd, struct statx *stx, const char *what)
 {
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, stx))
+	if (sys_statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, stx))
 		die_errno("%s: stat the destination", what);
 }
 
@@ -574,7 +572,7 @@ static int resolve(int rootfd, const char *path)
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return sys_openat2(rootfd, path, &how, sizeof(how));
 }
 
 /* PREFIX resolved in the root; when it is missing, its last component NAME
@@ -670,7 +668,7 @@ static void op_bind(int rootfd, const struct op *op, const char *what)
 {
 	struct stat st;
 	uint64_t attrs = 0;
-	int dst, tree = open_tree(AT_FDCWD, op->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int dst, tree = sys_open_tree(AT_FDCWD, op->src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (tree < 0)
 		die_errno("%s", what);
@@ -713,7 +711,7 @@ static void op_remount_ro(int rootfd, const struct op *op, const char *what)
 
 	if (dst < 0)
 		die_errno("%s", what);
-	if (statx(dst, "", AT_EMPTY_PATH, 0, &stx))
+	if (sys_statx(dst, "", AT_EMPTY_PATH, 0, &stx))
 		die_errno("%s: stat", what);
 	if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		die("%s: not a mount point", what);
@@ -734,7 +732,7 @@ static void dev_clone_nodes(int *trees, const char *what)
 
 	for (size_t i = 0; i < ARRAY_LEN(dev_nodes); i++) {
 		snprintf(path, sizeof(path), "/dev/%s", dev_nodes[i]);
-		trees[i] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		trees[i] = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 		if (trees[i] < 0)
 			die_errno("%s: bind %s", what, path);
 	}
@@ -829,12 +827,12 @@ static void overlay_layer(int fs, const char *key, const char *old_key, int fd, 
 {
 	char path[32];
 
-	if (fsconfig(fs, FSCONFIG_SET_FD, key, NULL, fd) == 0)
+	if (sys_fsconfig(fs, FSCONFIG_SET_FD, key, NULL, fd) == 0)
 		return;
 	if (errno != EINVAL)
 		fs_fail(fs, what, key);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, old_key, path, 0))
+	if (sys_fsconfig(fs, FSCONFIG_SET_STRING, old_key, path, 0))
 		fs_fail(fs, what, old_key);
 }
 
@@ -855,7 +853,7 @@ static int overlay_new(int lower, int base, const char *what)
 	bool fresh;
 	int upper = ensure_dir(base, "upper", 0755, &fresh, what);
 	int work = ensure_dir(base, "work", 0700, NULL, what);
-	int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	int fs = sys_fsopen("overlay", FSOPEN_CLOEXEC);
 
 	if (fs < 0)
 		die_errno("%s: open an overlay filesystem", what);
@@ -989,13 +987,13 @@ static void overlay_root(const struct config *cfg)
 		die_errno("%s: open %s", what, cfg->newroot);
 	if (cfg->ephemeral) {
 		base = fs_new("tmpfs", opts, ARRAY_LEN(opts), MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, what);
-		if (move_mount(base, "", AT_FDCWD, cfg->newroot, MOVE_MOUNT_F_EMPTY_PATH))
+		if (sys_move_mount(base, "", AT_FDCWD, cfg->newroot, MOVE_MOUNT_F_EMPTY_PATH))
 			die_errno("%s: mount a tmpfs on %s", what, cfg->newroot);
 	} else {
 		base = ensure_dir(AT_FDCWD, cfg->overlay_dir, 0700, NULL, what);
 	}
 	mnt = overlay_new(lower, base, what);
-	if (move_mount(mnt, "", AT_FDCWD, cfg->newroot, MOVE_MOUNT_F_EMPTY_PATH))
+	if (sys_move_mount(mnt, "", AT_FDCWD, cfg->newroot, MOVE_MOUNT_F_EMPTY_PATH))
 		die_errno("%s: mount the overlay on %s", what, cfg->newroot);
 	close(mnt);
 	close(base);
@@ -1119,7 +1117,7 @@ static void switch_root(const struct config *cfg)
 	if (!cfg->host_root) {
 		if (chdir(cfg->newroot))
 			die_errno("enter %s", cfg->newroot);
-		if (syscall(SYS_pivot_root, ".", "."))
+		if (sys_pivot_root(".", "."))
 			die_errno("pivot_root into %s", cfg->newroot);
 		if (umount2(".", MNT_DETACH))
 			die_errno("detach the old root");
@@ -1140,7 +1138,7 @@ static void exec_command(struct config *cfg)
 		die_errno("set no_new_privs");
 	/* the last descriptor pivot holds (CLOEXEC too; closed to leave none) */
 	close(cfg->rootfd);
-	execvp(cfg->cmd[0], cfg->cmd);
+	exec_search(cfg->cmd[0], cfg->cmd);
 	if (errno == ENOENT)
 		die_code(EXIT_NOTFOUND, 0, "%s: command not found", cfg->cmd[0]);
 	die_code(EXIT_NOEXEC, errno, "%s", cfg->cmd[0]);

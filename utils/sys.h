@@ -1,0 +1,197 @@
+/* The kernel interfaces the helpers use that a C library may not wrap, spelled
+ * once so that a glibc and a musl build run the same code (musl, preferred for
+ * its cheaper static start-up, wraps none of the new mount API, nor
+ * close_range, clone3, openat2, pivot_root or, before 1.2.5, statx).
+ *
+ * One static inline sys_<call> per system call, over syscall(2); the
+ * constants and structures come from the kernel's own uapi headers (linux/,
+ * which the Makefile hands a musl build on its own, without the rest of
+ * /usr/include). Also exec_search: execvp(3) with glibc's rules, because
+ * musl's differ. Needs _GNU_SOURCE, like the helpers. */
+#ifndef UNSHARED_SYS_H
+#define UNSHARED_SYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <linux/loop.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+/* glibc's <sys/stat.h> brings struct statx (from <linux/stat.h>); musl before
+ * 1.2.5 has none, from 1.2.5 its own, which the kernel's would clash with */
+#ifndef STATX_TYPE
+#include <linux/stat.h>
+#endif
+
+#ifndef SYS_clone3
+#define SYS_clone3 435 /* the same number on every architecture */
+#endif
+
+/* ---- processes and descriptors ---- */
+
+static inline int sys_close_range(unsigned int first, unsigned int last, unsigned int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* The child returns 0: it comes from a raw clone, so the libc's cached
+ * thread id is stale in it (see fork_new_pidns in forkn.c). */
+static inline pid_t sys_clone3(struct clone_args *args, size_t size)
+{
+	return (pid_t)syscall(SYS_clone3, args, size);
+}
+
+/* clone(2) with no new stack: fork() with FLAGS (the argument order of the
+ * raw call differs on s390 and CRIS). */
+static inline pid_t sys_clone_flags(unsigned long flags)
+{
+#if defined(__s390__) || defined(__CRIS__)
+	return (pid_t)syscall(SYS_clone, 0L, flags);
+#else
+	return (pid_t)syscall(SYS_clone, flags, 0L, 0L, 0L, 0L);
+#endif
+}
+
+/* ---- paths and mounts ---- */
+
+static inline int sys_openat2(int dirfd, const char *path, struct open_how *how, size_t size)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, size);
+}
+
+static inline int sys_statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+{
+	return (int)syscall(SYS_statx, dirfd, path, flags, mask, buf);
+}
+
+static inline int sys_fsopen(const char *fstype, unsigned int flags)
+{
+	return (int)syscall(SYS_fsopen, fstype, flags);
+}
+
+static inline int sys_fsconfig(int fs, unsigned int cmd, const char *key, const void *value, int aux)
+{
+	return (int)syscall(SYS_fsconfig, fs, cmd, key, value, aux);
+}
+
+static inline int sys_fsmount(int fs, unsigned int flags, unsigned int attrs)
+{
+	return (int)syscall(SYS_fsmount, fs, flags, attrs);
+}
+
+static inline int sys_open_tree(int dirfd, const char *path, unsigned int flags)
+{
+	return (int)syscall(SYS_open_tree, dirfd, path, flags);
+}
+
+static inline int sys_move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path,
+				 unsigned int flags)
+{
+	return (int)syscall(SYS_move_mount, from_dirfd, from_path, to_dirfd, to_path, flags);
+}
+
+static inline int sys_mount_setattr(int dirfd, const char *path, unsigned int flags, struct mount_attr *attr,
+				    size_t size)
+{
+	return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, size);
+}
+
+static inline int sys_pivot_root(const char *new_root, const char *put_old)
+{
+	return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+/* ---- exec with a PATH search ---- */
+
+/* A file the kernel would not run (ENOEXEC: no #!, not ELF) goes to /bin/sh,
+ * as glibc's execvp does. Returns with errno on failure. */
+static inline void exec_as_script(const char *path, char *const argv[])
+{
+	size_t argc = 0;
+
+	while (argv[argc])
+		argc++;
+	char *sh_argv[argc + 2];
+	sh_argv[0] = (char *)"/bin/sh";
+	sh_argv[1] = (char *)path;
+	for (size_t i = 1; i <= argc; i++) /* argv[0] is replaced by PATH; the NULL too */
+		sh_argv[i + 1] = argv[i];
+	if (argc == 0)
+		sh_argv[2] = NULL;
+	execv(sh_argv[0], sh_argv);
+}
+
+/* execvp(3) with glibc's rules, whatever the libc (musl's execvp hands no
+ * file to /bin/sh and searches another default PATH): a FILE with a '/' is run
+ * as it is; otherwise each PATH entry in turn (an empty entry is the working
+ * directory; PATH unset: /bin:/usr/bin), skipping the entries where it is
+ * missing or denied. Returns only on failure, with errno: EACCES when some
+ * candidate was denied and none ran, else the last error. */
+static inline int exec_search(const char *file, char *const argv[])
+{
+	const char *path = getenv("PATH"), *p, *end;
+	size_t flen = strlen(file);
+	bool denied = false;
+
+	if (flen == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(file, '/')) {
+		execv(file, argv);
+		if (errno == ENOEXEC)
+			exec_as_script(file, argv);
+		return -1;
+	}
+	if (flen > NAME_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (!path)
+		path = "/bin:/usr/bin";
+	for (p = path;; p = end + 1) {
+		char buf[PATH_MAX + NAME_MAX + 2];
+		size_t dlen;
+
+		end = strchrnul(p, ':');
+		dlen = (size_t)(end - p);
+		if (dlen < PATH_MAX) { /* longer: no such file can be named */
+			memcpy(buf, p, dlen);
+			buf[dlen] = '/';
+			memcpy(buf + dlen + (dlen > 0), file, flen + 1);
+			execv(buf, argv);
+			if (errno == ENOEXEC)
+				exec_as_script(buf, argv);
+			switch (errno) {
+			case EACCES:
+				denied = true;
+				/* fall through */
+			case ENOENT:
+			case ENOTDIR:
+			case ESTALE:
+			case ENODEV:
+			case ETIMEDOUT:
+				break; /* not here: the next entry */
+			default:
+				return -1; /* found, but it would not run */
+			}
+		}
+		if (*end == '\0')
+			break;
+	}
+	if (denied)
+		errno = EACCES;
+	return -1;
+}
+
+#endif
