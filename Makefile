@@ -32,7 +32,7 @@ WARN += -isystem $(KINC)
 KINC_DEP = $(KINC)
 endif
 
-HELPERS = utils/forkn utils/pivot
+HELPERS = utils/forkn utils/pivot utils/delayq utils/nsnet
 # Debian package -> a command it provides, for `make deps`
 DEPS = util-linux:nsenter iproute2:ip bats:bats busybox-static:busybox shellcheck:shellcheck \
 	python3:python3 squashfs-tools:mksquashfs procps:pgrep musl-tools:musl-gcc
@@ -45,11 +45,11 @@ utils/%: utils/%.c utils/util.h utils/sys.h | $(KINC_DEP)
 $(KINC):
 	@[ -d '$(KERNEL_HEADERS)/linux' ] && [ -d '$(KERNEL_HEADERS)/asm-generic' ] && [ -n '$(KASM)' ] || \
 		{ echo "no kernel headers in $(KERNEL_HEADERS) (apt-get install linux-libc-dev)" >&2; exit 1; }
-	mkdir -p $@.tmp
+	rm -rf $@.tmp; mkdir -p $@.tmp
 	ln -sfn '$(KERNEL_HEADERS)/linux' $@.tmp/linux
 	ln -sfn '$(KERNEL_HEADERS)/asm-generic' $@.tmp/asm-generic
 	ln -sfn '$(KASM)' $@.tmp/asm
-	mv -T $@.tmp $@
+	rm -rf $@; mv -T $@.tmp $@
 
 # install the packages whose commands are missing (Debian/Ubuntu, as root)
 deps:

@@ -34,6 +34,14 @@ Mounts (in the order given; destinations are inside the root):
 Network:
   --bridge BR            a veth on host bridge BR (implies --net)
   --addr CIDR|auto       the instance's address on BR
+  --delay T  --jitter T  --loss P  --rate R
+                         shape what the instance sends (100ms, 1%, 10mbit; with
+                         --bridge): see 'unshared-cli net --help'
+Readiness (with --detach):
+  --ready COND           return only once COND holds inside the instance:
+                         tcp:PORT, file:/PATH or cmd:'shell code'
+  --ready-timeout S      give up after S seconds (default 30): the instance is
+                         stopped and spawn exits 125
 Hooks (seed-era: the words up to the next --option form shell code; NAME, ROOT,
 NETNS, ADDR, BRIDGE, PID reach it in the environment):
   --preexec CMD...       on the host, before setup      --postexec CMD...  on the host, after exit
@@ -50,6 +58,7 @@ cmd_main() {
 	ns_uts='' ns_ipc='' ns_net='' ns_pid='' ns_user='' ns_cgroup=''
 	name='' root='' hostname='' chdir='' detach='' bridge='' addr='' defaults=1 ro_root=''
 	ephemeral='' overlay_dir='' pre_hooks='' post_hooks='' exec_hooks='' prechroot='' chroot_wrap=''
+	ready='' ready_to=30 shaping=''
 	n=$#
 	while [ "$n" -gt 0 ]; do
 		case $1 in
@@ -78,6 +87,18 @@ cmd_main() {
 			--name) name=$1 ;; --root) root=$1 ;; --hostname) hostname=$1 ;;
 			--chdir) check_dst "$a" "$1"; chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
 			--overlay-dir) absolute "$1"; overlay_dir=$abs ;;
+			esac
+			shift; n=$((n - 1)) ;;
+		--ready | --ready-timeout | --delay | --jitter | --loss | --rate)
+			need_value "$a" 1 "$n" "${1-}"
+			case $a in
+			--ready) ready=$1 ;;
+			--ready-timeout) ready_to=$1 ;;
+			*)
+				# lib/fault.sh checks the value now, applies it after net_setup
+				[ -n "$shaping" ] || { . "$UNSHARED_LIB/fault.sh"; fault_reset; }
+				fault_opt "$a" "$1"
+				shaping=1 ;;
 			esac
 			shift; n=$((n - 1)) ;;
 		--data-dir)
@@ -213,6 +234,13 @@ plan_check() {
 		net_check
 	fi
 	[ -z "$ns_user" ] || die "--user: not supported yet"
+	[ -z "$shaping" ] || [ -n "$bridge" ] || die "--delay, --jitter, --loss, --rate: need --bridge"
+	if [ -n "$ready" ]; then
+		[ -n "$detach" ] || die "--ready: needs --detach (a foreground spawn returns when its command ends)"
+		. "$UNSHARED_LIB/ready.sh"
+		ready_spec --ready "$ready"
+		ready_secs --ready-timeout "$ready_to"
+	fi
 }
 
 # plan_run PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor
@@ -225,10 +253,12 @@ plan_run() {
 		state=$UNSHARED_STATE/$name
 		[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
 		plan_info
-		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} -- "$@"
+		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} \
+			--cgroup "unshared-$name" -- "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
 	. "$UNSHARED_LIB/state.sh"
+	[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
 	state_take "$name"
 	trap 'state_teardown "$state"' EXIT
 	trap 'exit 130' INT
@@ -252,22 +282,63 @@ plan_run() {
 		plan_info
 		printf '%s' "$info" >"$state/info"
 	fi
-	# last host-side step: what runs from here on (forkn and the command) is
-	# the instance, hooks and helpers above are not
-	[ -n "$ns_pid" ] || state_cgroup
+	if [ -n "$shaping" ]; then
+		fault_target "$state" "$name"
+		journal shape "$f_host" "$name"
+		fault_apply "$state" "$name"
+		fault_event "$name"
+	fi
+	if [ -n "$detach" ]; then
+		# --detach returns once the command has really started: pivot closes
+		# fd 3 at its exec of the command, or writes to it if it never will
+		_pivot=$1; shift
+		set -- "$_pivot" --exec-fd 3 "$@"
+	fi
+	# a cgroup holds the instance: forkn's child and all it forks, never the
+	# hooks above, never the supervisor (gc ends what a killed one left)
 	set -- --state "$state" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
-		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} -- "$@"
+		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} \
+		--cgroup "unshared-$name" -- "$@"
 	if [ -n "$detach" ]; then
 		# from here the instance is forkn's: a signal now must not make this
 		# shell tear down what forkn runs (forkn resets these for itself)
 		trap '' INT TERM HUP
-		"$UNSHARED_UTILS/forkn" --detach --log "$state/log" "$@" </dev/null || exit 125
+		"$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null || exit 125
 		trap - EXIT
+		read -r _sup _ 2>/dev/null <"$state/pid" || _sup=''
+		event started "$name" pid:="$_sup" addr="$ADDR" bridge="$bridge"
+		[ -z "$ready" ] || spawn_ready
 		printf '%s\n' "$name"
 		exit 0
 	fi
 	trap - EXIT INT TERM HUP
+	event started "$name" pid:=$$ addr="$ADDR" bridge="$bridge"
 	exec "$UNSHARED_UTILS/forkn" "$@"
+}
+
+# spawn_ready: --ready, once the detached instance has started. Not ready in
+# time, or ended first: it is stopped, its last output shown, spawn exits 125.
+spawn_ready() {
+	# the log, kept open: the teardown removes the file
+	{ command exec 6<"$state/log"; } 2>/dev/null || exec 6</dev/null
+	trap 'spawn_unready interrupted; exit 130' INT
+	trap 'spawn_unready interrupted; exit 143' TERM HUP
+	_rc=0
+	ready_wait "$state" "$name" "$ready" "$ready_cs" || _rc=$?
+	trap - INT TERM HUP
+	case $_rc in
+	0) event ready "$name" cond="$ready"; exec 6<&-; return 0 ;;
+	1) spawn_unready "not ready after ${ready_to}s ($ready)" ;;
+	*) spawn_unready "ended before it was ready ($ready)" ;;
+	esac
+	exit 125
+}
+
+spawn_unready() {
+	event failed "$name" reason="$1"
+	/bin/sh "$UNSHARED_SELF" stop --timeout 5 -- "$name" >/dev/null 2>&1 6<&- || :
+	warn "$name: $1; its last output:"
+	tail -n 20 <&6 >&2 || :
 }
 
 # plan_info -> $info: the plan as KEY=VALUE lines, for list and for hooks run at

@@ -223,8 +223,10 @@ journal() {
 # gone counts as undone. Carries on past errors, reports what it could not undo,
 # and removes DIR only when everything was undone (otherwise gc tries again).
 state_teardown() {
-	_dir=$1 _rev='' _failed=0
+	_dir=$1 _rev='' _failed=0 _ran=''
 	[ -d "$_dir" ] || return 0
+	# forkn recorded a command: its end goes to the event log (lib/ready.sh)
+	[ ! -f "$_dir/cmdpid" ] || _ran=1
 	# processes first: nothing of the instance may outlive its network or mounts
 	if read -r _cg 2>/dev/null <"$_dir/cgroup"; then
 		cgroup_end "$_cg" "$_dir" || {
@@ -243,10 +245,20 @@ state_teardown() {
 			warn "teardown of ${_dir##*/}: could not undo '$_line'"
 		}
 	done
-	[ "$_failed" = 0 ] || return 1
-	rm -f -- "$_dir/journal" "$_dir/pid" "$_dir/cmdpid" "$_dir/info" "$_dir/log" "$_dir/cgroup" \
-		"$_dir"/hook.* "$_dir"/.*.tmp 2>/dev/null
-	rmdir -- "$_dir" 2>/dev/null || [ ! -d "$_dir" ]
+	if [ "$_failed" = 0 ]; then
+		rm -f -- "$_dir/journal" "$_dir/pid" "$_dir/cmdpid" "$_dir/info" "$_dir/log" "$_dir/cgroup" \
+			"$_dir"/hook.* "$_dir"/.*.tmp 2>/dev/null
+		rmdir -- "$_dir" 2>/dev/null || [ ! -d "$_dir" ] || _failed=1
+	fi
+	if [ -n "$_ran" ]; then
+		[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
+		# status: the command's, from forkn (none when gc reclaims)
+		_ran=''
+		[ "$_failed" = 0 ] || _ran=1
+		event exited "${_dir##*/}" status:="${UNSHARED_STATUS:-}" ${_ran:+teardown=incomplete}
+		ev_rotate
+	fi
+	[ "$_failed" = 0 ]
 }
 
 # undo_entry DIR LINE: one journal entry. Modules add kinds by defining undo_KIND.
@@ -260,6 +272,11 @@ undo_entry() {
 	hook) run_hook "$1/$3" ;;
 	netns | veth | lease | hosts | bridge)
 		[ -n "${net_loaded:-}" ] || . "$UNSHARED_LIB/net.sh"
+		_d=$1; shift 2
+		"undo_$_kind" "$_d" "$@" ;;
+	shape | part)
+		# shaping and partitions (spawn --delay..., net set, net partition)
+		[ -n "${fault_loaded:-}" ] || . "$UNSHARED_LIB/fault.sh"
 		_d=$1; shift 2
 		"undo_$_kind" "$_d" "$@" ;;
 	*) warn "unknown journal entry '$_kind'"; return 1 ;;
@@ -281,29 +298,6 @@ cgroup_v2() {
 	done
 	cg_mnt=''
 	return 1
-}
-
-# state_cgroup: put this process (the supervisor to be) and so everything the
-# instance will run in a cgroup of its own, below the caller's cgroup (a unit
-# that runs unshared-cli keeps its instances). Recorded in $state/cgroup before
-# it is made. Best effort: without a writable cgroup v2, nothing is recorded
-# and gc can only find what a dead supervisor left through its pid or network
-# namespace.
-state_cgroup() {
-	cgroup_v2 || return 0
-	_own=''
-	while IFS= read -r _l; do
-		case $_l in 0::/*) _own=${_l#0::} ;; esac
-	done <"/proc/$$/cgroup"
-	case $_own in '' | *' (deleted)') return 0 ;; esac
-	_cg=$cg_mnt${_own%/}/unshared-${state##*/}.$$
-	printf '%s\n' "$_cg" >"$state/cgroup"
-	if mkdir "$_cg" 2>/dev/null && { printf '%s\n' $$ >"$_cg/cgroup.procs"; } 2>/dev/null; then
-		return 0
-	fi
-	verbose "no cgroup for ${state##*/} (cannot write $_cg)"
-	rmdir "$_cg" 2>/dev/null || :
-	rm -f "$state/cgroup"
 }
 
 # cgroup_kill CGROUP: SIGKILL every process in it, children cgroups included

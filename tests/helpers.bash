@@ -75,8 +75,9 @@ common_teardown() {
 		umount -l "$m" 2>/dev/null || true
 		leaked=1
 	done
-	if [ -d "$UNSHARED_STATE" ] && [ -n "$(ls -A "$UNSHARED_STATE" 2>/dev/null)" ]; then
-		echo "state left behind: $(ls -A "$UNSHARED_STATE")" >&2
+	# instance entries only: shared registries (.net, .events) start with a dot
+	if [ -d "$UNSHARED_STATE" ] && [ -n "$(ls "$UNSHARED_STATE" 2>/dev/null)" ]; then
+		echo "state left behind: $(ls "$UNSHARED_STATE")" >&2
 		leaked=1
 	fi
 	host_unchanged >&2 || leaked=1

@@ -274,7 +274,7 @@ PY
 	running 5321
 	run --separate-stderr "$UC" stop --all
 	[ "$status" -eq 0 ]
-	[ -z "$(ls -A "$S")" ]
+	[ -z "$(ls "$S")" ]
 	gone 5321
 	gone 5322
 	gone 5323
@@ -331,7 +331,7 @@ PY
 		[ "${#lines[@]}" -eq 0 ]
 	done
 	gone 5327
-	[ -z "$(ls -A "$S" 2>/dev/null)" ]
+	[ -z "$(ls "$S" 2>/dev/null)" ]
 	# 64 characters are fine
 	run "$UC" spawn --name "${long%a}" --root "$BB" -- /bin/true
 	[ "$status" -eq 0 ]
@@ -407,10 +407,13 @@ PY
 @test "kill -9 of the supervisor while the instance enters its root, then gc" {
 	local extra=()
 	net_ready && extra=(--net --bridge ut-inst --addr auto)
-	# --prechroot runs inside the namespaces, after the host-side setup
-	"$UC" spawn --detach --name ui-kc "${extra[@]}" --root "$BB" --prechroot 'exec sleep 5342' -- /bin/sleep 5343
+	# --prechroot runs inside the namespaces, after the host-side setup; --detach
+	# waits for the command's exec, so it is still waiting: end it too, first
+	"$UC" spawn --detach --name ui-kc "${extra[@]}" --root "$BB" --prechroot 'exec sleep 5342' -- /bin/sleep 5343 >/dev/null 2>&1 &
+	local fe=$!
 	wait_for running 5342
 	gone 5343
+	kill -9 $(pgrep -P "$fe") "$fe"
 	kill -9 "$(sup ui-kc)"
 	run --separate-stderr "$UC" gc
 	[ "$status" -eq 0 ]

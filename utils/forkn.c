@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -40,6 +41,8 @@ static struct {
 	const char *state_dir;
 	bool new_state; /* --new-state: forkn makes DIR and removes it at the end */
 	const char *info; /* --info TEXT: DIR/info */
+	const char *cgroup; /* --cgroup PATH: the instance's own cgroup (v2) */
+	int exec_fd; /* --exec-fd N: the command's fd N closes at its exec */
 	const char *log_file;
 	char **cmd;
 } cfg;
@@ -52,6 +55,7 @@ static int state_fd = -1; /* --state DIR */
 static void run_cleanup(int status);
 static void end_descendants(void);
 static void remove_state(void);
+static void end_cgroup(void);
 
 /* ---- failure of the supervisor itself ---- */
 
@@ -89,12 +93,15 @@ __attribute__((noreturn, format(printf, 2, 3))) static void fail(int err, const 
 		warn_msg("%s: %s", msg, strerror(err));
 	else
 		warn_msg("%s", msg);
-	report_failure(msg, err);
 	if (child_pid > 0 && kill(child_pid, SIGKILL) < 0)
 		warn_msg("kill %d: %s", (int)child_pid, strerror(errno));
 	end_descendants();
+	end_cgroup();
 	run_cleanup(EXIT_SETUP);
 	remove_state();
+	/* only now: the detaching caller must not return while our cleanup
+	 * still runs, or its own failure path would run a second one beside it */
+	report_failure(msg, err);
 	exit(EXIT_SETUP);
 }
 
@@ -116,8 +123,14 @@ __attribute__((noreturn)) static void usage(void)
 	      "  --state DIR           write DIR/pid (\"PID STARTTIME\") and DIR/cmdpid\n"
 	      "  --new-state           with --state: make DIR (fails if it exists), remove it at the end\n"
 	      "  --info TEXT           with --state: write TEXT to DIR/info\n"
+	      "  --cgroup NAME         run CMD in a new cgroup (v2) NAME.PID below forkn's own (or at\n"
+	      "                        NAME, if absolute), removed at the end; best effort: without a\n"
+	      "                        writable cgroup v2 CMD runs where it is\n"
 	      "  --detach              run in the background, return once CMD has started\n"
 	      "  --log FILE            with --detach: append output to FILE\n"
+	      "  --exec-fd N           with --detach: give the command fd N, which it closes when\n"
+	      "                        it has really started (exec with FD_CLOEXEC) or writes to\n"
+	      "                        when it never will (pivot --exec-fd N); --detach returns then\n"
 	      "  -h, --help            show this help\n"
 	      "\n"
 	      "The cleanup sees UNSHARED_STATUS (the final status) and PID (forkn's pid).\n",
@@ -127,7 +140,7 @@ __attribute__((noreturn)) static void usage(void)
 
 enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
-	OPT_NEW_STATE, OPT_INFO, OPT_DETACH, OPT_LOG
+	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD
 };
 
 /* A usage error names the offending argument; getopt's own messages are off
@@ -143,6 +156,16 @@ __attribute__((noreturn)) static void bad_option(int c, char **argv)
 	die("unrecognized option '%s'", arg);
 }
 
+static int parse_fd(const char *arg)
+{
+	char *end;
+	long fd = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
+		die("--exec-fd '%s': a descriptor number from 3 to 1023", arg);
+	return (int)fd;
+}
+
 static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -153,8 +176,10 @@ static void parse_options(int argc, char **argv)
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "new-state", no_argument, NULL, OPT_NEW_STATE },
 		{ "info", required_argument, NULL, OPT_INFO },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "log", required_argument, NULL, OPT_LOG },
+		{ "exec-fd", required_argument, NULL, OPT_EXEC_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -172,8 +197,10 @@ static void parse_options(int argc, char **argv)
 		case OPT_STATE: cfg.state_dir = optarg; break;
 		case OPT_NEW_STATE: cfg.new_state = true; break;
 		case OPT_INFO: cfg.info = optarg; break;
+		case OPT_CGROUP: cfg.cgroup = optarg; break;
 		case OPT_DETACH: cfg.detach = true; break;
 		case OPT_LOG: cfg.log_file = optarg; break;
+		case OPT_EXEC_FD: cfg.exec_fd = parse_fd(optarg); break;
 		default: bad_option(c, argv);
 		}
 	}
@@ -183,6 +210,7 @@ static void parse_options(int argc, char **argv)
 static void parse_args(int argc, char **argv)
 {
 	/* room for PATH, every argument, NULL: an upper bound on --cleanup-arg */
+	cfg.exec_fd = -1;
 	cfg.cleanup_argv = calloc((size_t)argc + 2, sizeof(char *));
 	if (!cfg.cleanup_argv)
 		die_errno("allocate the cleanup arguments");
@@ -201,6 +229,8 @@ static void parse_args(int argc, char **argv)
 		die("--cleanup-arg needs --cleanup-exec");
 	if (cfg.log_file && !cfg.detach)
 		die("--log needs --detach");
+	if (cfg.exec_fd >= 0 && !cfg.detach)
+		die("--exec-fd needs --detach");
 	if ((cfg.new_state || cfg.info) && !cfg.state_dir)
 		die("--new-state and --info need --state");
 	cfg.cleanup_argv[0] = cfg.cleanup_exec;
@@ -272,13 +302,22 @@ static int close_between(unsigned int lo, unsigned int hi)
 	return close_by_scan(lo, hi); /* kernel before 5.9 */
 }
 
-/* Close every fd above 2 but keep_a and keep_b (-1: none). */
+/* Close every fd above 2 but the exec pipe and keep_a, keep_b (-1: none). */
+static int exec_pipe[2] = { -1, -1 };
+
 static int close_fds_except(int keep_a, int keep_b)
 {
-	int keep[2] = { keep_a < keep_b ? keep_a : keep_b, keep_a < keep_b ? keep_b : keep_a };
+	int keep[3] = { keep_a, keep_b, exec_pipe[1] }, t;
 	unsigned int lo = 3;
 
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) /* sort three */
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (int i = 0; i < 3; i++) {
 		if (keep[i] < (int)lo)
 			continue;
 		if (close_between(lo, (unsigned int)keep[i] - 1) < 0)
@@ -411,7 +450,7 @@ static void write_state(const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void write_state(const char *name, const char *fmt, ...)
 {
-	char tmp[64], text[128];
+	char tmp[64], text[PATH_MAX + 16];
 	va_list ap;
 	int fd, len;
 
@@ -460,7 +499,7 @@ static void make_state(void)
  * for gc. */
 static void remove_state(void)
 {
-	static const char *const files[] = { "pid", "cmdpid", "info" };
+	static const char *const files[] = { "pid", "cmdpid", "info", "cgroup" };
 
 	if (!cfg.new_state || state_fd < 0)
 		return;
@@ -486,6 +525,137 @@ static void open_state(void)
 	write_state("pid", "%d %llu\n", (int)getpid(), start);
 	if (cfg.info)
 		write_info();
+}
+
+/* ---- --cgroup PATH ---- */
+
+/* Without a pid namespace, what the command forks can leave our tree (setsid,
+ * double forks) and would outlive a supervisor killed by SIGKILL. A cgroup
+ * cannot be left that way, and its name is ours: gc kills its members. It is
+ * recorded in DIR/cgroup before it is made, so gc finds it after any crash. */
+static int cgroup_procs = -1; /* PATH/cgroup.procs, written by the child */
+
+static void cgroup_give_up(void)
+{
+	if (state_fd >= 0 && unlinkat(state_fd, "cgroup", 0) < 0 && errno != ENOENT)
+		warn_msg("remove %s/cgroup: %s", cfg.state_dir, strerror(errno));
+	cfg.cgroup = NULL;
+}
+
+/* The unified hierarchy's mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on
+ * hybrid hosts. Our own place in it: the "0::" line of /proc/self/cgroup. */
+static bool own_cgroup(char *out, size_t size)
+{
+	static const char *const mounts[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	char buf[4096], probe[64], *line;
+	const char *mnt = NULL;
+	ssize_t n;
+	int fd;
+
+	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]) && !mnt; i++) {
+		snprintf(probe, sizeof(probe), "%s/cgroup.controllers", mounts[i]);
+		if (access(probe, F_OK) == 0)
+			mnt = mounts[i];
+	}
+	fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (!mnt || fd < 0)
+		return false;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	line = strstr(buf, "0::/");
+	if (!line || (line != buf && line[-1] != '\n'))
+		return false;
+	line += 3;
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, "/") == 0)
+		line = "";
+	return snprintf(out, size, "%s%s", mnt, line) < (int)size;
+}
+
+static void make_cgroup(void)
+{
+	static char where[PATH_MAX];
+	char procs[PATH_MAX], own[PATH_MAX];
+
+	if (!cfg.cgroup)
+		return;
+	if (cfg.cgroup[0] != '/') {
+		if (!own_cgroup(own, sizeof(own)) ||
+		    snprintf(where, sizeof(where), "%s/%s.%d", own, cfg.cgroup, (int)getpid()) >= (int)sizeof(where)) {
+			cfg.cgroup = NULL; /* no cgroup v2 here */
+			return;
+		}
+		cfg.cgroup = where;
+	}
+	if (state_fd >= 0)
+		write_state("cgroup", "%s\n", cfg.cgroup);
+	if (mkdir(cfg.cgroup, 0755) < 0) {
+		cgroup_give_up(); /* best effort: read-only or v1-only hosts */
+		return;
+	}
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cfg.cgroup);
+	cgroup_procs = open(procs, O_WRONLY | O_CLOEXEC);
+	if (cgroup_procs < 0) {
+		if (rmdir(cfg.cgroup) < 0)
+			warn_msg("remove cgroup %s: %s", cfg.cgroup, strerror(errno));
+		cgroup_give_up();
+	}
+}
+
+/* In the child, before anything else it runs: the supervisor stays outside. */
+static void join_cgroup(void)
+{
+	/* best effort like the rest of --cgroup: gc then relies on namespaces */
+	if (cgroup_procs >= 0 && write(cgroup_procs, "0\n", 2) != 2)
+		warn_msg("join cgroup %s: %s", cfg.cgroup, strerror(errno));
+}
+
+/* cgroup.events says "populated 0" once the last member is gone. */
+static bool cgroup_empty(void)
+{
+	char path[PATH_MAX], buf[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", cfg.cgroup);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "populated 0") != NULL;
+}
+
+/* After every descendant was reaped: end what joined later (attach sessions),
+ * wait until the cgroup is empty (SIGKILL is asynchronous), remove it. */
+static void end_cgroup(void)
+{
+	char path[PATH_MAX];
+	struct timespec tick = { 0, 2000000 };
+	int fd;
+
+	if (!cfg.cgroup || cgroup_procs < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.kill", cfg.cgroup);
+	for (int i = 0; i < 2500 && !cgroup_empty(); i++) {
+		if (i == 0 && (fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+			if (write(fd, "1\n", 2) != 2)
+				warn_msg("write %s: %s", path, strerror(errno));
+			close(fd);
+		}
+		nanosleep(&tick, NULL);
+	}
+	if (rmdir(cfg.cgroup) < 0 && errno != ENOENT) {
+		warn_msg("remove cgroup %s: %s", cfg.cgroup, strerror(errno));
+		return; /* DIR/cgroup stays: gc will try again */
+	}
+	cgroup_give_up();
 }
 
 /* ---- signals ---- */
@@ -592,6 +762,12 @@ __attribute__((noreturn)) static void exec_command(void)
 	int err;
 
 	reset_signals();
+	if (exec_pipe[1] >= 0) {
+		/* dup2 leaves the copy without FD_CLOEXEC: it survives our exec */
+		if (dup2(exec_pipe[1], cfg.exec_fd) < 0)
+			die_errno("pass fd %d to the command", cfg.exec_fd);
+		exec_pipe[1] = cfg.exec_fd;
+	}
 	if (close_fds_except(-1, -1) < 0)
 		die_errno("close inherited file descriptors");
 	exec_search(cfg.cmd[0], cfg.cmd);
@@ -616,6 +792,9 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 		die_errno("fork the command");
 	if (cmd == 0)
 		exec_command();
+	/* only the command may hold the exec pipe: its exec is what closes it */
+	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
+		die_errno("close the exec pipe");
 	if (write(started_w, "", 1) != 1 || close(started_w) < 0)
 		die_errno("report the command");
 	while ((n = read(recorded_r, &c, 1)) < 0 && errno == EINTR)
@@ -662,6 +841,7 @@ static pid_t start_init(int pdeath[2])
 		if (close(started[0]) < 0 || close(recorded[1]) < 0)
 			die_errno("close pipes");
 		die_with_parent(pdeath);
+		join_cgroup();
 		run_init(started[1], recorded[0]);
 	}
 	if (close(started[1]) < 0 || close(recorded[0]) < 0)
@@ -688,6 +868,9 @@ static void start_child(void)
 	int pdeath[2];
 	pid_t cmd;
 
+	if (cfg.exec_fd >= 0 && pipe2(exec_pipe, O_CLOEXEC) < 0)
+		fail(errno, "create the exec pipe");
+
 	/* the read end must not block: an empty live pipe means "parent alive" */
 	if (pipe2(pdeath, O_CLOEXEC | O_NONBLOCK) < 0)
 		fail(errno, "create the parent-death pipe");
@@ -699,6 +882,7 @@ static void start_child(void)
 			fail(errno, "fork");
 		if (child_pid == 0) {
 			die_with_parent(pdeath);
+			join_cgroup();
 			exec_command();
 		}
 		if (state_fd >= 0)
@@ -707,6 +891,54 @@ static void start_child(void)
 	/* keep pdeath[1] open until we exit: that is the whole point */
 	if (close(pdeath[0]) < 0)
 		fail(errno, "close the parent-death pipe");
+	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
+		fail(errno, "close the exec pipe");
+	exec_pipe[1] = -1;
+}
+
+/* The reason a detached command did not start is the last line it wrote to
+ * the log (pivot's message); the log itself goes with the teardown. */
+static void last_log_line(char *out, size_t size)
+{
+	char buf[1024], *end, *start;
+	int fd = cfg.log_file ? open(cfg.log_file, O_RDONLY | O_CLOEXEC) : -1;
+	off_t len = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	ssize_t n = -1;
+
+	out[0] = '\0';
+	if (len > 0 && lseek(fd, len > (off_t)sizeof(buf) - 1 ? len - (off_t)sizeof(buf) + 1 : 0, SEEK_SET) >= 0)
+		n = read_full(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (end = buf + n; end > buf && end[-1] == '\n'; end--)
+		*(end - 1) = '\0';
+	start = strrchr(buf, '\n');
+	snprintf(out, size, "%s", start ? start + 1 : buf);
+}
+
+/* --exec-fd: EOF once every copy of the write end is gone: the command's at its
+ * exec (FD_CLOEXEC), or at its death; a byte: it said it never will start. */
+static void wait_exec(void)
+{
+	char c;
+	ssize_t n;
+
+	if (exec_pipe[0] < 0)
+		return;
+	while ((n = read(exec_pipe[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 0) {
+		char why[1024];
+
+		last_log_line(why, sizeof(why));
+		fail(n < 0 ? errno : 0, "the command did not start%s%s", why[0] ? ": " : "", why);
+	}
+	if (close(exec_pipe[0]) < 0)
+		fail(errno, "close the exec pipe");
+	exec_pipe[0] = -1;
 }
 
 /* ---- --detach ---- */
@@ -888,11 +1120,14 @@ int main(int argc, char **argv)
 	if (cfg.detach)
 		daemonize();
 	open_state();
+	make_cgroup();
 	become_subreaper();
 	start_child();
+	wait_exec();
 	report_started();
 	status = supervise();
 	end_descendants();
+	end_cgroup();
 	run_cleanup(status);
 	remove_state();
 	return status;

@@ -57,7 +57,7 @@ __attribute__((noreturn)) static void usage(void)
 	       "  --squash IMAGE DST  --squash-overlay IMAGE DST WORKDIR\n"
 	       "the root:\n"
 	       "  --default-mounts  --read-only  --ephemeral  --overlay-dir DIR\n"
-	       "  --chdir DIR  --prechroot STRING  --setenv KEY VALUE\n",
+	       "  --chdir DIR  --prechroot STRING  --setenv KEY VALUE  --exec-fd N\n",
 	       usage_line);
 	exit(0);
 }
@@ -113,6 +113,7 @@ static const struct value_spec value_specs[] = {
 	{ "--netns", 1, "PATH" },	 { "--hostname", 1, "NAME" },
 	{ "--chdir", 1, "DIR" },	 { "--overlay-dir", 1, "DIR" },
 	{ "--prechroot", 1, "STRING" }, { "--setenv", 2, "KEY VALUE" },
+	{ "--exec-fd", 1, "N" },
 };
 
 struct op {
@@ -187,6 +188,20 @@ static int parse_op(struct config *cfg, const struct op_spec *spec, int avail, c
 	return spec->nargs + 1;
 }
 
+/* --exec-fd N (from forkn --exec-fd N): closed by our exec of the command
+ * (FD_CLOEXEC), written to by die() (util.h) when the command will never run. */
+static void take_exec_fd(const char *arg)
+{
+	char *end;
+	long fd = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
+		die("--exec-fd '%s': a descriptor number from 3 to 1023", arg);
+	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+		die_errno("--exec-fd %ld", fd);
+	exec_notify_fd = (int)fd;
+}
+
 static int parse_value(struct config *cfg, int avail, char **a)
 {
 	const struct value_spec *spec = NULL;
@@ -207,6 +222,8 @@ static int parse_value(struct config *cfg, int avail, char **a)
 		cfg->overlay_dir = a[1];
 	else if (strcmp(a[0], "--prechroot") == 0)
 		cfg->prechroot[cfg->nprechroot++] = a[1];
+	else if (strcmp(a[0], "--exec-fd") == 0)
+		take_exec_fd(a[1]);
 	else
 		cfg->setenv_at[cfg->nsetenv++] = a + 1;
 	return spec->nargs + 1;

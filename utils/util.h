@@ -17,6 +17,9 @@
 #define EXIT_NOTFOUND 127 /* command not found */
 
 static const char *helper_name = "helper";
+/* A helper that reports "the command is running" by closing this fd at exec
+ * (FD_CLOEXEC) says "it never will" by writing one byte before it dies. */
+static int exec_notify_fd = -1;
 
 __attribute__((format(printf, 2, 0))) static inline void vwarn_msg(int err, const char *fmt, va_list ap)
 {
@@ -47,6 +50,8 @@ die_code(int code, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn_msg(err, fmt, ap);
 	va_end(ap);
+	if (exec_notify_fd >= 0 && write(exec_notify_fd, "", 1) < 0)
+		_exit(code); /* the waiter sees EOF and then our status: enough */
 	_exit(code);
 }
 
