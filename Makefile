@@ -70,14 +70,7 @@ check-sanitize:
 	tests/run tests/forkn.bats tests/pivot.bats tests/spawn.bats; rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
 
 demo: deps all
-	@./unshared-cli get-root busybox >/dev/null
-	@[ -d "$$(./unshared-cli get-root busybox)" ] || ./unshared-cli mkroot busybox
-	./unshared-cli spawn --name demo-a --net --bridge demo0 --addr 10.213.0.2/16 --root busybox --detach -- httpd -f -p 80 -h /etc
-	./unshared-cli spawn --name demo-b --net --bridge demo0 --addr auto --root busybox -- \
-		/bin/sh -c 'echo "demo-b: my address: $$(ip -o -4 addr show eth0 | awk "{print \$$4}")"; \
-		wget -q -O - http://demo-a/hostname && echo "demo-b: fetched /etc/hostname from demo-a over the bridge"'
-	./unshared-cli stop demo-a
-	ip link del demo0
+	examples/demo
 
 clean:
 	rm -f $(HELPERS)
