@@ -18,6 +18,8 @@ _unshared_cli_fallback_spawn='
   --tmpfs DST   --proc DST   --dev DST   --mqueue DST   --remount-ro DST
   --overlay SRC DST WORKDIR   --squash IMAGE DST   --squash-overlay IMAGE DST WORKDIR
   --read-only   --ephemeral   --overlay-dir DIR   --no-default-mounts
+  -r, --map-root-user   --uid-map MAP   --gid-map MAP   --map-auto
+  --setuid UID|NAME   --setgid GID|NAME   --groups LIST   --cap-drop CAPS   --cap-add CAPS   --seccomp FILE
   --bridge BR   --addr CIDR|auto
   --preexec CMD...   --postexec CMD...   --prechroot CMD...   --exec CMD...   --chroot CMD...
 '
@@ -223,7 +225,7 @@ _unshared_cli_value() {
 			compopt -o nospace 2>/dev/null ;;
 		esac ;;
 	--overlay-dir:1 | --chdir:1 | --overlay:3 | --squash-overlay:3) _unshared_cli_files -d ;;
-	--bind:1 | --ro-bind:1 | --dev-bind:1 | --overlay:1 | --squash:1 | --squash-overlay:1)
+	--bind:1 | --ro-bind:1 | --dev-bind:1 | --overlay:1 | --squash:1 | --squash-overlay:1 | --seccomp:1)
 		_unshared_cli_files ;;
 	esac
 	return 0

@@ -58,9 +58,23 @@ cmd_main() {
 	if read -r a_cg 2>/dev/null <"$a_dir/cgroup" && [ -f "$a_cg/cgroup.procs" ]; then
 		{ printf '%s\n' $$ >"$a_cg/cgroup.procs"; } 2>/dev/null || verbose "cannot join cgroup $a_cg"
 	fi
-	# --all: every namespace that differs from ours (the user namespace only
-	# when it does); --root/--wd: the command's root and working directory.
-	# With a pid namespace nsenter forks, so the command is inside it.
+	# every namespace that differs from ours, compared by inode (-ef, no fork):
+	# nsenter --all would also re-enter the ones we share, and a rootless
+	# caller, once in its own user namespace, may not setns(2) into the host's
+	# cgroup or time namespace. --root/--wd: the command's root and working
+	# directory. With a pid namespace nsenter forks, so the command is inside it.
+	set -- --root --wd -- "$@"
+	for a_ns in time cgroup ipc uts net pid mount user; do
+		a_f=/proc/$cmd_pid/ns/${a_ns%ount}nt
+		[ "$a_ns" = mount ] || a_f=/proc/$cmd_pid/ns/$a_ns
+		# shellcheck disable=SC3013
+		[ ! -e "$a_f" ] || [ "$a_f" -ef "/proc/$$/ns/${a_f##*/}" ] || set -- "--$a_ns" "$@"
+	done
+	# a user namespace mapped without privilege refuses setgroups(2), which
+	# nsenter calls to become its root: keep our ids (they are its root's)
+	a_sg=''
+	read -r a_sg 2>/dev/null <"/proc/$cmd_pid/setgroups" || :
+	[ "$a_sg" != deny ] || set -- --preserve-credentials "$@"
 	host_tool nsenter
-	exec "$tool" --target "$cmd_pid" --all --root --wd -- "$@"
+	exec "$tool" --target "$cmd_pid" "$@"
 }

@@ -7,14 +7,27 @@ UNSHARED_VERSION=0.1.0
 : "${UNSHARED_ROOT:=/var/lib/unshared}"
 : "${UNSHARED_RECIPES:=$UNSHARED_HOME/roots}"
 : "${UNSHARED_UTILS:=$UNSHARED_HOME/utils}"
+
+# self_ids: the caller's effective uid into $euid (no fork: /proc/self/status
+# is this shell's own)
+self_ids() {
+	euid=''
+	while IFS='	 ' read -r _k _ _e _; do
+		case $_k in Uid:) euid=$_e; return 0 ;; esac
+	done 2>/dev/null </proc/self/status
+	return 1
+}
+
 if [ -z "${UNSHARED_STATE:-}" ]; then
-	# root keeps its registry in /run; anyone else under their own runtime dir
+	# root keeps its registry in /run; anyone else under their own runtime
+	# dir, or else in a private directory named by uid (state_base checks it)
 	if [ -w /run ]; then
 		UNSHARED_STATE=/run/unshared
 	elif [ -n "${XDG_RUNTIME_DIR:-}" ]; then
 		UNSHARED_STATE=$XDG_RUNTIME_DIR/unshared
 	else
-		UNSHARED_STATE=${TMPDIR:-/tmp}/unshared-${LOGNAME:-user}
+		self_ids || :
+		UNSHARED_STATE=${TMPDIR:-/tmp}/unshared-${euid:-${LOGNAME:-user}}
 	fi
 fi
 
@@ -73,11 +86,14 @@ root_path() {
 	esac
 }
 
-# state_base: make sure the registry directory exists and is ours
+# state_base: make sure the registry directory exists and is ours. Private
+# (0700): in a shared /tmp, anyone could have made the name first, so one
+# that is a symlink or someone else's is refused, never used.
 state_base() {
-	if [ ! -d "$UNSHARED_STATE" ]; then
-		mkdir -p "$UNSHARED_STATE" 2>/dev/null || die "state directory $UNSHARED_STATE: cannot create"
+	if [ ! -d "$UNSHARED_STATE" ] && [ ! -L "$UNSHARED_STATE" ]; then
+		# shellcheck disable=SC2174 # only the last directory is ours to keep private
+		mkdir -m 0700 -p "$UNSHARED_STATE" 2>/dev/null || die "state directory $UNSHARED_STATE: cannot create"
 	fi
-	[ ! -L "$UNSHARED_STATE" ] && [ -O "$UNSHARED_STATE" ] ||
+	[ ! -L "$UNSHARED_STATE" ] && [ -d "$UNSHARED_STATE" ] && [ -O "$UNSHARED_STATE" ] ||
 		die "state directory $UNSHARED_STATE: not a directory owned by this user"
 }

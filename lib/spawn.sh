@@ -31,6 +31,18 @@ Mounts (in the order given; destinations are inside the root):
   --ephemeral            changes to the root vanish at exit (overlay on tmpfs)
   --overlay-dir DIR      changes to the root persist in DIR
   --no-default-mounts    no minimal /dev and /proc inside the root
+Users and privileges (rootless: run as non-root with --user --map-root-user):
+  -U, --user             a user namespace (default map: your own uid and gid)
+  -r, --map-root-user    your uid and gid are 0 inside (implies --user)
+  --uid-map MAP  --gid-map MAP
+                         "INSIDE OUTSIDE COUNT[,...]" (imply --user)
+  --map-auto             root inside plus your /etc/subuid, /etc/subgid ranges
+  --setuid UID|NAME  --setgid GID|NAME  --groups LIST
+                         the command's ids (names from the root's /etc/passwd, /etc/group)
+  --cap-drop CAPS  --cap-add CAPS
+                         the capabilities the command keeps; CAPS: all or NAME[,NAME...]
+                         (no_new_privs is always set)
+  --seccomp FILE         a seccomp BPF program (raw struct sock_filter array) for the command
 Network:
   --bridge BR            a veth on host bridge BR (implies --net)
   --addr CIDR|auto       the instance's address on BR
@@ -59,6 +71,8 @@ cmd_main() {
 	name='' root='' hostname='' chdir='' detach='' bridge='' addr='' defaults=1 ro_root=''
 	ephemeral='' overlay_dir='' pre_hooks='' post_hooks='' exec_hooks='' prechroot='' chroot_wrap=''
 	ready='' ready_to=30 shaping=''
+	map_root='' map_auto='' uid_map='' gid_map='' set_uid='' set_gid='' set_groups='' groups_given=''
+	cap_drop='' cap_add='' seccomp='' squash=''
 	n=$#
 	while [ "$n" -gt 0 ]; do
 		case $1 in
@@ -76,6 +90,8 @@ cmd_main() {
 		-n | --net) ns_net=1 ;;
 		-p | --pid) ns_pid=1 ;;
 		-U | --user) ns_user=1 ;;
+		-r | --map-root-user) ns_user=1 map_root=1 ;;
+		--map-auto) ns_user=1 map_auto=1 ;;
 		-C | --cgroup) ns_cgroup=1 ;;
 		-f | --fork | -d | --detach) detach=1 ;;
 		--read-only) ro_root=1; set -- "$@" --read-only ;;
@@ -87,6 +103,18 @@ cmd_main() {
 			--name) name=$1 ;; --root) root=$1 ;; --hostname) hostname=$1 ;;
 			--chdir) check_dst "$a" "$1"; chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
 			--overlay-dir) absolute "$1"; overlay_dir=$abs ;;
+			esac
+			shift; n=$((n - 1)) ;;
+		--uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
+			need_value "$a" 1 "$n" "${1-}"
+			[ -n "$1" ] || [ "$a" = --groups ] || die "$a: an empty value"
+			case $a in
+			--uid-map) check_map "$a" "$1"; ns_user=1 uid_map=$1 ;;
+			--gid-map) check_map "$a" "$1"; ns_user=1 gid_map=$1 ;;
+			--setuid) set_uid=$1 ;; --setgid) set_gid=$1 ;; --groups) set_groups=$1 groups_given=1 ;;
+			--cap-drop) check_caps "$a" "$1"; cap_drop=$cap_drop${cap_drop:+,}$caps ;;
+			--cap-add) check_caps "$a" "$1"; cap_add=$cap_add${cap_add:+,}$caps ;;
+			--seccomp) check_src "$a" "$1"; seccomp=$abs ;;
 			esac
 			shift; n=$((n - 1)) ;;
 		--ready | --ready-timeout | --delay | --jitter | --loss | --rate)
@@ -112,10 +140,12 @@ cmd_main() {
 			set -- "$@" "$a" "$1"; shift; n=$((n - 1)) ;;
 		--bind | --ro-bind | --dev-bind | --squash)
 			need_value "$a" 2 "$n" "${1-}"
+			[ "$a" != --squash ] || squash=1
 			check_src "$a" "$1"; check_dst "$a" "$2"
 			set -- "$@" "$a" "$abs" "$2"; shift 2; n=$((n - 2)) ;;
 		--overlay | --squash-overlay)
 			need_value "$a" 3 "$n" "${1-}"
+			[ "$a" != --squash-overlay ] || squash=1
 			check_src "$a" "$1"; check_dst "$a" "$2"; _src=$abs; absolute "$3"
 			set -- "$@" "$a" "$_src" "$2" "$abs"; shift 3; n=$((n - 3)) ;;
 		--preexec | --postexec | --exec | --prechroot | --chroot)
@@ -148,6 +178,12 @@ cmd_main() {
 		set -- "$@" "$1"; shift; n=$((n - 1))
 	done
 	# pivot's own options, prepended (order among them does not matter)
+	[ -z "$seccomp" ] || set -- --seccomp "$seccomp" "$@"
+	[ -z "$cap_add" ] || set -- --cap-add "$cap_add" "$@"
+	[ -z "$cap_drop" ] || set -- --cap-drop "$cap_drop" "$@"
+	[ -z "$groups_given" ] || set -- --groups "$gids" "$@"
+	[ -z "$set_gid" ] || set -- --setgid "$gid" "$@"
+	[ -z "$set_uid" ] || set -- --setuid "$uid" "$@"
 	[ -z "$prechroot" ] || set -- --prechroot "$prechroot" "$@"
 	[ -z "$chdir" ] || set -- --chdir "$chdir" "$@"
 	[ -z "$ephemeral" ] || set -- --ephemeral "$@"
@@ -200,10 +236,130 @@ check_dst() {
 	no_newline "$1" "$2"
 }
 
+# check_map OPTION MAP: the characters of "INSIDE OUTSIDE COUNT[,...]"
+# (forkn checks the rest: the numbers, the ranges)
+check_map() {
+	case $2 in
+	*[!0-9\ ,]*) die "$1 '$2': expected INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]" ;;
+	esac
+}
+
+# capability names (capabilities(7), without CAP_): checked here, so that bad
+# input stops before anything is made; pivot turns them into numbers
+cap_names=,ALL,CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,
+cap_names=${cap_names}NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,
+cap_names=${cap_names}SYS_CHROOT,SYS_PTRACE,SYS_PACCT,SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,
+cap_names=${cap_names}SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,MAC_OVERRIDE,MAC_ADMIN,SYSLOG,
+cap_names=${cap_names}WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,
+
+# check_caps OPTION LIST: NAME[,NAME...], any case, CAP_ optional -> $caps
+# (upper case, no CAP_). Only lower-case input costs a fork (tr).
+check_caps() {
+	caps=''
+	case $2 in
+	'' | *[!A-Za-z0-9_,]* | ,* | *, | *,,*) die "$1 '$2': expected all or CAP[,CAP...] (see capabilities(7))" ;;
+	esac
+	_l=$2
+	case $_l in *[a-z]*) _l=$(printf '%s' "$_l" | tr '[:lower:]' '[:upper:]') ;; esac
+	_l=$_l,
+	while [ -n "$_l" ]; do
+		_c=${_l%%,*} _l=${_l#*,}
+		_c=${_c#CAP_}
+		case $cap_names in *",$_c,"*) ;; *) die "$1: unknown capability '$_c' (see capabilities(7))" ;; esac
+		caps=$caps${caps:+,}$_c
+	done
+}
+
+# plan_rootless: the caller is not root. What needs the host's privileges
+# stops here, before anything is made; everything else runs in a user
+# namespace, where the caller is root of its own namespaces only.
+plan_rootless() {
+	[ -z "$bridge$addr" ] ||
+		die "--bridge, --addr: need root (CAP_NET_ADMIN on the host, for a veth on a host bridge); rootless, --net gives a network of its own with lo only"
+	[ -z "$squash" ] ||
+		die "--squash, --squash-overlay: need root (CAP_SYS_ADMIN on the host, to attach a loop device)"
+	[ -n "$ns_user" ] ||
+		die "not root: add --user --map-root-user to spawn in a user namespace of your own, or run as root"
+}
+
+# etc_file FILE KEY: the root's /etc/FILE is a plain file. A symlink could
+# lead out of the root (to the host's): refused when KEY is a name to look up,
+# passed over when it is a number (which needs no lookup)
+etc_file() {
+	if [ -L "$_etc" ] || [ -L "$_etc/$1" ]; then
+		case $2 in *[!0-9]*) die "$_etc/$1: a symbolic link (it could lead out of the root): give numbers" ;; esac
+		return 1
+	fi
+	[ -f "$_etc/$1" ]
+}
+
+# db_find FILE KEY: the entry of the root's /etc/FILE (passwd, group) whose
+# name, or for a number whose id, is KEY -> $db_name $db_id $db_4 (field 4:
+# the primary gid in passwd, the members in group). No fork: read only.
+db_find() {
+	db_name='' db_id='' db_4=''
+	etc_file "$1" "$2" || return 1
+	case $2 in *[!0-9]*) _f=1 ;; *) _f=3 ;; esac
+	while IFS=: read -r _n _ _i _4 _; do
+		case $_f in 1) [ "$_n" = "$2" ] ;; *) [ "$_i" = "$2" ] ;; esac || continue
+		db_name=$_n db_id=$_i db_4=$_4
+		return 0
+	done <"$_etc/$1"
+	return 1
+}
+
+# group_id OPTION GROUP: a group name or number -> $gr_id
+group_id() {
+	if db_find group "$2"; then
+		gr_id=$db_id
+		return 0
+	fi
+	case $2 in *[!0-9]*) die "$1 '$2': no such group in $_etc/group" ;; esac
+	gr_id=$2
+}
+
+# resolve_ids: --setuid, --setgid, --groups into numbers $uid $gid $gids,
+# from the root's own /etc/passwd and /etc/group (the command's view, not the
+# host's). A user found there brings its gid and, as initgroups(3) would, the
+# groups that list it, unless --setgid, --groups say otherwise.
+resolve_ids() {
+	_etc=${root_dir%/}/etc
+	uid='' gid='' gids='' _user=''
+	if [ -n "$set_uid" ]; then
+		if db_find passwd "$set_uid"; then
+			uid=$db_id _user=$db_name
+			[ -n "$set_gid" ] || set_gid=$db_4
+		else
+			case $set_uid in *[!0-9]*) die "--setuid '$set_uid': no such user in $_etc/passwd" ;; esac
+			uid=$set_uid
+		fi
+	fi
+	if [ -n "$set_gid" ]; then
+		group_id --setgid "$set_gid"
+		gid=$gr_id
+	fi
+	if [ -n "$groups_given" ]; then
+		_l=$set_groups${set_groups:+,}
+		while [ -n "$_l" ]; do
+			_g=${_l%%,*} _l=${_l#*,}
+			[ -n "$_g" ] || die "--groups '$set_groups': an empty group name"
+			group_id --groups "$_g"
+			gids=$gids${gids:+,}$gr_id
+		done
+	elif [ -n "$_user" ] && etc_file group "$_user"; then
+		while IFS=: read -r _n _ _i _4 _; do
+			case ,$_4, in *",$_user,"*) gids=$gids${gids:+,}$_i ;; esac
+		done <"$_etc/group"
+		[ -z "$gids" ] || groups_given=1
+	fi
+}
+
 # plan_check: everything the options imply, checked before anything is made
 plan_check() {
 	[ -x "$UNSHARED_UTILS/forkn" ] && [ -x "$UNSHARED_UTILS/pivot" ] ||
 		die "helpers not built in $UNSHARED_UTILS: run 'make'"
+	self_ids || die "cannot read the caller's uid from /proc/self/status"
+	[ "$euid" = 0 ] || plan_rootless
 	[ -z "$hostname" ] || ns_uts=1
 	[ -n "$name" ] || name=u-$$
 	check_name name "$name"
@@ -233,7 +389,12 @@ plan_check() {
 		. "$UNSHARED_LIB/net.sh"
 		net_check
 	fi
-	[ -z "$ns_user" ] || die "--user: not supported yet"
+	# the instance's netns belongs to the host's user namespace: a process
+	# inside a new one may not setns(2) into it (forkn would have to clone the
+	# child there first)
+	[ -z "$ns_user" ] || [ -z "$bridge" ] ||
+		die "--user with --bridge: not supported yet (the bridge's network namespace is the host user namespace's, which a new one cannot join)"
+	[ -z "$set_uid$set_gid$groups_given" ] || resolve_ids
 	[ -z "$shaping" ] || [ -n "$bridge" ] || die "--delay, --jitter, --loss, --rate: need --bridge"
 	if [ -n "$ready" ]; then
 		[ -n "$detach" ] || die "--ready: needs --detach (a foreground spawn returns when its command ends)"
@@ -254,6 +415,8 @@ plan_run() {
 		[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
 		plan_info
 		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} \
+			${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
+			${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 			--cgroup "unshared-$name" -- "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
@@ -298,6 +461,8 @@ plan_run() {
 	# hooks above, never the supervisor (gc ends what a killed one left)
 	set -- --state "$state" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
 		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} \
+		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
+		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		--cgroup "unshared-$name" -- "$@"
 	if [ -n "$detach" ]; then
 		# from here the instance is forkn's: a signal now must not make this
@@ -345,6 +510,6 @@ spawn_unready() {
 # teardown (built by expansion: a $(...) here would fork on the hot path)
 plan_info() {
 	info="name=$name${nl}root=$root_dir${nl}cmd=${cmd_line%%"$nl"*}$nl"
-	info="${info}ns=mnt${ns_uts:+,uts}${ns_ipc:+,ipc}${ns_net:+,net}${ns_pid:+,pid}${ns_cgroup:+,cgroup}$nl"
+	info="${info}ns=mnt${ns_uts:+,uts}${ns_ipc:+,ipc}${ns_net:+,net}${ns_pid:+,pid}${ns_cgroup:+,cgroup}${ns_user:+,user}$nl"
 	info="${info}bridge=$bridge${nl}addr=$ADDR${nl}netns=$NETNS$nl"
 }

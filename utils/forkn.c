@@ -2,9 +2,11 @@
  *
  * It blocks the signals it relays and takes them synchronously, forks the
  * command (or, with --pid, an init that forks the command as pid 2 of a new pid
- * namespace), forwards signals, reaps, and when the command ends kills and
+ * namespace; with --user, in a new user namespace whose maps it writes from
+ * outside), forwards signals, reaps, and when the command ends kills and
  * reaps every descendant left, runs the cleanup exactly once and exits with
- * the command's status.  See "forkn" in docs/ARCHITECTURE.md.
+ * the command's status.  See "forkn" and "Users and privileges" in
+ * docs/ARCHITECTURE.md.
  *
  * Two kinds of failure: a process forked from the supervisor uses die*() (it
  * exits 125 and never runs the cleanup); the supervisor itself uses fail(),
@@ -20,6 +22,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <stdint.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -37,6 +40,10 @@ static struct {
 	char **cleanup_argv; /* PATH, --cleanup-arg..., NULL */
 	size_t cleanup_argc;
 	bool pidns;
+	bool userns; /* --user, or any map option */
+	bool map_root; /* --map-root-user */
+	bool map_auto; /* --map-auto */
+	const char *uid_spec, *gid_spec; /* --uid-map, --gid-map as given */
 	bool detach;
 	const char *state_dir;
 	bool new_state; /* --new-state: forkn makes DIR and removes it at the end */
@@ -120,6 +127,13 @@ __attribute__((noreturn)) static void usage(void)
 	      "  --cleanup-exec PATH   a program run (no shell) once the command has ended\n"
 	      "  --cleanup-arg ARG     an argument for --cleanup-exec (repeatable)\n"
 	      "  --pid                 run CMD as pid 2 under an init in a new pid namespace\n"
+	      "  --user                make the child in a new user namespace (before any other)\n"
+	      "  --uid-map MAP         uid map: \"INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]\"\n"
+	      "  --gid-map MAP         gid map, the same syntax (both imply --user; default:\n"
+	      "                        your own id mapped to itself)\n"
+	      "  --map-root-user       map your uid and gid to 0 inside (implies --user)\n"
+	      "  --map-auto            --map-root-user plus your /etc/subuid, /etc/subgid ranges\n"
+	      "                        from 1 up (newuidmap/newgidmap unless run as root)\n"
 	      "  --state DIR           write DIR/pid (\"PID STARTTIME\") and DIR/cmdpid\n"
 	      "  --new-state           with --state: make DIR (fails if it exists), remove it at the end\n"
 	      "  --info TEXT           with --state: write TEXT to DIR/info\n"
@@ -140,7 +154,8 @@ __attribute__((noreturn)) static void usage(void)
 
 enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
-	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD
+	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD,
+	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO
 };
 
 /* A usage error names the offending argument; getopt's own messages are off
@@ -180,6 +195,11 @@ static void parse_options(int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "exec-fd", required_argument, NULL, OPT_EXEC_FD },
+		{ "user", no_argument, NULL, OPT_USER },
+		{ "uid-map", required_argument, NULL, OPT_UID_MAP },
+		{ "gid-map", required_argument, NULL, OPT_GID_MAP },
+		{ "map-root-user", no_argument, NULL, OPT_MAP_ROOT },
+		{ "map-auto", no_argument, NULL, OPT_MAP_AUTO },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -201,10 +221,207 @@ static void parse_options(int argc, char **argv)
 		case OPT_DETACH: cfg.detach = true; break;
 		case OPT_LOG: cfg.log_file = optarg; break;
 		case OPT_EXEC_FD: cfg.exec_fd = parse_fd(optarg); break;
+		case OPT_USER: cfg.userns = true; break;
+		case OPT_UID_MAP: cfg.uid_spec = optarg; cfg.userns = true; break;
+		case OPT_GID_MAP: cfg.gid_spec = optarg; cfg.userns = true; break;
+		case OPT_MAP_ROOT: cfg.map_root = cfg.userns = true; break;
+		case OPT_MAP_AUTO: cfg.map_auto = cfg.userns = true; break;
 		default: bad_option(c, argv);
 		}
 	}
 	cfg.cmd = argv + optind;
+}
+
+/* ---- --user: the maps, planned before anything is made ---- */
+
+/* A map of the kernel's: up to 340 lines "INSIDE OUTSIDE COUNT" (Linux 4.15+). */
+#define MAX_EXTENTS 340
+/* root without a line of its own in /etc/subuid: 65536 ids from 0x70000000,
+ * above what useradd (100000-600100000) and systemd-nspawn (0x80000-0x6fffffff)
+ * hand out, below the ids some tools take for negative numbers */
+#define DEFAULT_SUBID_START 1879048192UL
+#define DEFAULT_SUBID_COUNT 65536UL
+
+struct extent {
+	unsigned long in, out, count;
+};
+
+struct id_map {
+	const char *kind; /* "uid" or "gid": names the files and the helper */
+	const char *option; /* what the user wrote, for messages */
+	unsigned long self; /* our effective id outside */
+	struct extent ext[MAX_EXTENTS];
+	size_t n;
+	bool privileged; /* CAP_SETUID (CAP_SETGID): any map we may write ourselves */
+	char helper[PATH_MAX]; /* newuidmap (newgidmap) when we may not: setuid, reads /etc/sub?id */
+};
+
+static struct id_map uid_map = { .kind = "uid" }, gid_map = { .kind = "gid" };
+
+static void add_extent(struct id_map *m, unsigned long in, unsigned long out, unsigned long count)
+{
+	if (m->n == MAX_EXTENTS)
+		die("%s: more than %d ranges", m->option, MAX_EXTENTS);
+	/* ids are 32 bits; (uid_t)-1 is no id at all */
+	if (count == 0 || in + count > 0xffffffffUL || out + count > 0xffffffffUL)
+		die("%s: the range %lu %lu %lu is empty or beyond the last id", m->option, in, out, count);
+	m->ext[m->n++] = (struct extent){ in, out, count };
+}
+
+static bool parse_id(const char **p, unsigned long *out)
+{
+	char *end;
+
+	while (**p == ' ' || **p == '\t')
+		(*p)++;
+	if (**p < '0' || **p > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(*p, &end, 10);
+	*p = end;
+	return errno == 0 && *out <= 0xffffffffUL;
+}
+
+/* "INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]" (jchroot, nsroot) */
+static void parse_map(struct id_map *m, const char *spec)
+{
+	const char *p = spec;
+
+	do {
+		unsigned long in, out, count;
+
+		if (!parse_id(&p, &in) || !parse_id(&p, &out) || !parse_id(&p, &count))
+			die("%s '%s': expected INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]", m->option, spec);
+		add_extent(m, in, out, count);
+		while (*p == ' ' || *p == '\t')
+			p++;
+	} while (*p == ',' && p++);
+	if (*p)
+		die("%s '%s': expected INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]", m->option, spec);
+}
+
+/* The name of UID in /etc/passwd, without NSS (a static binary has none). */
+static bool user_name(unsigned long uid, char *name, size_t size)
+{
+	char line[1024], *u;
+	FILE *f = fopen("/etc/passwd", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!colon || !(u = strchr(colon + 1, ':')))
+			continue;
+		*colon = '\0';
+		found = strtoul(u + 1, NULL, 10) == uid && u[1] >= '0' && u[1] <= '9' && strlen(line) < size;
+		if (found)
+			memcpy(name, line, strlen(line) + 1);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our ranges in /etc/subuid (subgid), by user name or number, mapped from
+ * inside id 1 up in file order. Returns how many ids were added. */
+static unsigned long add_subids(struct id_map *m, const char *file, unsigned long uid)
+{
+	char line[1024], name[256] = "", num[16];
+	unsigned long next = 1;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return 0;
+	user_name(uid, name, sizeof(name));
+	snprintf(num, sizeof(num), "%lu", uid);
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+		const char *p;
+		unsigned long start, count;
+
+		if (!colon)
+			continue;
+		*colon = '\0';
+		p = colon + 1;
+		if (strcmp(line, num) != 0 && (!name[0] || strcmp(line, name) != 0))
+			continue;
+		if (!parse_id(&p, &start) || *p++ != ':' || !parse_id(&p, &count))
+			die("%s: a bad line for %s", file, line);
+		add_extent(m, next, start, count);
+		next += count;
+	}
+	fclose(f);
+	return next - 1;
+}
+
+/* The kernel lets an unprivileged writer map its own id alone, once. */
+static bool own_id_only(const struct id_map *m)
+{
+	return m->n == 1 && m->ext[0].out == m->self && m->ext[0].count == 1;
+}
+
+/* CAP in our effective set: the right to write any map (of ids we have). */
+static bool have_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (sys_capget(&hdr, data) < 0)
+		die_errno("read our capabilities");
+	return data[cap / 32].effective & (1U << (cap % 32));
+}
+
+/* An executable NAME in PATH (the front end's fixed one), into OUT. */
+static bool find_in_path(const char *name, char *out, size_t size)
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	for (p = path ? path : "/usr/bin:/bin";; p = end + 1) {
+		end = strchrnul(p, ':');
+		if (end > p && snprintf(out, size, "%.*s/%s", (int)(end - p), p, name) < (int)size &&
+		    access(out, X_OK) == 0)
+			return true;
+		if (*end == '\0')
+			return false;
+	}
+}
+
+/* One map: what was asked for, or the default; and who will write it. */
+static void plan_map(struct id_map *m, const char *spec, const char *option, unsigned long self, int cap)
+{
+	char subfile[16];
+
+	m->self = self;
+	m->option = spec ? option : cfg.map_auto ? "--map-auto" : cfg.map_root ? "--map-root-user" : "--user";
+	snprintf(subfile, sizeof(subfile), "/etc/sub%s", m->kind);
+	if (spec) {
+		parse_map(m, spec);
+	} else if (cfg.map_auto) {
+		add_extent(m, 0, self, 1);
+		/* both files are keyed by the user: its name or its uid */
+		if (add_subids(m, subfile, (unsigned long)geteuid()) == 0) {
+			if (geteuid() != 0)
+				die("--map-auto: %s has no range for uid %lu (see subuid(5))", subfile,
+				    (unsigned long)geteuid());
+			add_extent(m, 1, DEFAULT_SUBID_START, DEFAULT_SUBID_COUNT);
+		}
+	} else {
+		add_extent(m, cfg.map_root ? 0 : self, self, 1);
+	}
+	m->privileged = have_cap(cap);
+	if (m->privileged || own_id_only(m))
+		return;
+	snprintf(subfile, sizeof(subfile), "new%smap", m->kind);
+	if (!find_in_path(subfile, m->helper, sizeof(m->helper)))
+		die("%s: mapping %ss other than your own (%lu) needs %s (package uidmap), not found in PATH",
+		    m->option, m->kind, self, subfile);
+}
+
+static void plan_maps(void)
+{
+	plan_map(&uid_map, cfg.uid_spec, "--uid-map", (unsigned long)geteuid(), CAP_SETUID);
+	plan_map(&gid_map, cfg.gid_spec, "--gid-map", (unsigned long)getegid(), CAP_SETGID);
 }
 
 static void parse_args(int argc, char **argv)
@@ -234,6 +451,8 @@ static void parse_args(int argc, char **argv)
 	if ((cfg.new_state || cfg.info) && !cfg.state_dir)
 		die("--new-state and --info need --state");
 	cfg.cleanup_argv[0] = cfg.cleanup_exec;
+	if (cfg.userns)
+		plan_maps();
 }
 
 /* ---- small helpers ---- */
@@ -807,19 +1026,199 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 	exit(status);
 }
 
-/* fork(), with the child as pid 1 of a new pid namespace.  unshare(CLONE_NEWPID)
- * would leave the supervisor's later forks in that namespace, and once its
- * init is gone they fail with ENOMEM: the cleanup could never start.
- * The child comes from a raw clone, so the libc's cached thread id is stale
- * in it: the init must not use raise(), abort() or pthread calls (its fork()
- * sets the id right again for pid 2). */
-static pid_t fork_new_pidns(void)
-{
-	struct clone_args args = { .flags = CLONE_NEWPID, .exit_signal = SIGCHLD };
-	pid_t pid = sys_clone3(&args, CLONE_ARGS_SIZE_VER0);
+/* ---- --user: the namespace, made with the child ---- */
 
+/* The child waits on this pipe until the supervisor has written its maps:
+ * a byte, go on; EOF, the supervisor failed (and says why). */
+static int user_sync[2] = { -1, -1 };
+
+/* Run newuidmap (newgidmap) PID INSIDE OUTSIDE COUNT...: setuid helpers that
+ * check the ranges against /etc/subuid (subgid) and write the map for us. */
+static void run_map_helper(const struct id_map *m, pid_t pid)
+{
+	static char nums[3 * MAX_EXTENTS + 1][12];
+	static char *argv[3 * MAX_EXTENTS + 3];
+	size_t k = 0;
+	pid_t helper;
+	int ws;
+
+	argv[k] = (char *)m->helper;
+	snprintf(nums[k], sizeof(nums[k]), "%d", (int)pid);
+	argv[k + 1] = nums[k];
+	for (size_t i = 0; i < m->n; i++) {
+		snprintf(nums[++k], sizeof(nums[0]), "%lu", m->ext[i].in);
+		snprintf(nums[++k], sizeof(nums[0]), "%lu", m->ext[i].out);
+		snprintf(nums[++k], sizeof(nums[0]), "%lu", m->ext[i].count);
+	}
+	for (size_t i = 1; i <= k; i++)
+		argv[i + 1] = nums[i];
+	argv[k + 2] = NULL;
+	helper = fork();
+	if (helper < 0)
+		fail(errno, "%s: fork %s", m->option, m->helper);
+	if (helper == 0) {
+		reset_signals();
+		execv(m->helper, argv);
+		die_code(EXIT_NOEXEC, errno, "exec %s", m->helper);
+	}
+	while (waitpid(helper, &ws, 0) < 0)
+		if (errno != EINTR)
+			fail(errno, "%s: wait for %s", m->option, m->helper);
+	if (exit_status(ws) != 0)
+		fail(0, "%s: %s failed (status %d)", m->option, m->helper, exit_status(ws));
+}
+
+/* /proc/PID/NAME gets TEXT in one write, as the kernel wants for a map. */
+static void write_proc(pid_t pid, const char *name, const char *text, const char *option)
+{
+	char path[64];
+	size_t len = strlen(text);
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(errno, "%s: open %s", option, path);
+	if (write(fd, text, len) != (ssize_t)len) {
+		int err = errno;
+
+		close(fd);
+		fail(err, "%s: write %s", option, path);
+	}
+	if (close(fd) < 0)
+		fail(errno, "%s: close %s", option, path);
+}
+
+static void write_map(const struct id_map *m, pid_t pid)
+{
+	static char text[MAX_EXTENTS * 36 + 1];
+	char file[16];
+	size_t len = 0;
+
+	if (m->helper[0]) {
+		run_map_helper(m, pid);
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "%lu %lu %lu\n", m->ext[i].in,
+					m->ext[i].out, m->ext[i].count);
+	/* unprivileged: our own gid only, and only once setgroups(2) is off
+	 * for good (so no one drops a group that denies them access) */
+	if (m == &gid_map && !m->privileged)
+		write_proc(pid, "setgroups", "deny", m->option);
+	snprintf(file, sizeof(file), "%s_map", m->kind);
+	write_proc(pid, file, text, m->option);
+}
+
+/* In the supervisor, right after the clone: it stays in the parent user
+ * namespace, with whatever privileges it has there (the cleanup needs them). */
+static void release_user_child(pid_t pid)
+{
+	if (!cfg.userns)
+		return;
+	if (close(user_sync[0]) < 0)
+		fail(errno, "close the user namespace pipe");
+	write_map(&uid_map, pid);
+	write_map(&gid_map, pid);
+	if (write(user_sync[1], "", 1) != 1 || close(user_sync[1]) < 0)
+		fail(errno, "release the child in its user namespace");
+}
+
+static bool maps_inside(const struct id_map *m, unsigned long id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (id >= m->ext[i].in && id - m->ext[i].in < m->ext[i].count)
+			return true;
+	return false;
+}
+
+/* The host's supplementary groups mean nothing inside: drop them, where the
+ * namespace allows it (not after "deny", which keeps them for good). */
+static void drop_host_groups(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read_full(fd, buf, sizeof(buf) - 1) < 0 || close(fd) < 0)
+		die_errno("--user: read /proc/self/setgroups");
+	if (strncmp(buf, "allow", 5) == 0 && setgroups(0, NULL) < 0)
+		die_errno("--user: drop the supplementary groups");
+}
+
+/* Where uid 0 is not mapped the child keeps a non-zero uid, and an exec
+ * would take every capability away: pivot, next, needs them to mount. The
+ * ambient set carries them across; pivot empties it before the command. */
+static void keep_caps_across_exec(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (sys_capget(&hdr, data) < 0)
+		die_errno("--user: read the capabilities");
+	data[0].inheritable = data[0].permitted;
+	data[1].inheritable = data[1].permitted;
+	if (sys_capset(&hdr, data) < 0)
+		die_errno("--user: make the capabilities inheritable");
+	for (int cap = 0; cap < 64; cap++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) {
+			if (errno == EINVAL) /* past the kernel's last capability */
+				break;
+			die_errno("--user: keep capability %d across exec", cap);
+		}
+}
+
+/* In the child, first of all: wait for the maps, then become root of the
+ * namespace where 0 is mapped (the caller's own id may not be mapped at
+ * all: root with --uid-map "0 100000 65536"). */
+static void enter_user_child(void)
+{
+	char c;
+	ssize_t n;
+
+	if (!cfg.userns)
+		return;
+	if (close(user_sync[1]) < 0)
+		die_errno("close the user namespace pipe");
+	while ((n = read(user_sync[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		_exit(EXIT_SETUP); /* the supervisor failed: it says why */
+	if (close(user_sync[0]) < 0)
+		die_errno("close the user namespace pipe");
+	drop_host_groups();
+	if (getegid() != 0 && maps_inside(&gid_map, 0) && setresgid(0, 0, 0) < 0)
+		die_errno("--user: become gid 0 in the user namespace");
+	if (geteuid() == 0)
+		return;
+	if (!maps_inside(&uid_map, 0))
+		keep_caps_across_exec();
+	else if (setresuid(0, 0, 0) < 0)
+		die_errno("--user: become uid 0 in the user namespace");
+}
+
+/* fork(), with FLAGS (new namespaces) for the child.  CLONE_NEWUSER comes
+ * with the child, so the pid, mount and network namespaces made after it are
+ * owned by it (a rootless /proc needs its pid namespace so owned).
+ * unshare(CLONE_NEWPID) would leave the supervisor's later forks in that
+ * namespace, and once its init is gone they fail with ENOMEM: the cleanup
+ * could never start.  The child comes from a raw clone, so the libc's cached
+ * thread id is stale in it: it must not use raise(), abort() or pthread
+ * calls (the init's fork() sets the id right again for pid 2). */
+static pid_t fork_with(unsigned long flags)
+{
+	struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
+	pid_t pid;
+
+	if (cfg.userns) {
+		args.flags |= CLONE_NEWUSER;
+		if (pipe2(user_sync, O_CLOEXEC) < 0)
+			fail(errno, "create the user namespace pipe");
+	}
+	if (!args.flags)
+		return fork();
+	pid = sys_clone3(&args, CLONE_ARGS_SIZE_VER0);
 	if (pid < 0 && errno == ENOSYS) /* before 5.3, or a seccomp filter hiding it */
-		pid = sys_clone_flags(CLONE_NEWPID | SIGCHLD);
+		pid = sys_clone_flags(args.flags | SIGCHLD);
 	return pid;
 }
 
@@ -834,16 +1233,19 @@ static pid_t start_init(int pdeath[2])
 
 	if (pipe2(started, O_CLOEXEC) < 0 || pipe2(recorded, O_CLOEXEC) < 0)
 		fail(errno, "create pipes");
-	child_pid = fork_new_pidns();
+	child_pid = fork_with(CLONE_NEWPID);
 	if (child_pid < 0)
 		fail(errno, "fork into a new pid namespace");
 	if (child_pid == 0) {
 		if (close(started[0]) < 0 || close(recorded[1]) < 0)
 			die_errno("close pipes");
+		/* credentials first: changing them clears the parent-death signal */
+		enter_user_child();
 		die_with_parent(pdeath);
 		join_cgroup();
 		run_init(started[1], recorded[0]);
 	}
+	release_user_child(child_pid);
 	if (close(started[1]) < 0 || close(recorded[0]) < 0)
 		fail(errno, "close pipes");
 	while ((n = read(started[0], &c, 1)) < 0 && errno == EINTR)
@@ -877,14 +1279,16 @@ static void start_child(void)
 	if (cfg.pidns) {
 		cmd = start_init(pdeath);
 	} else {
-		cmd = child_pid = fork();
+		cmd = child_pid = fork_with(0);
 		if (child_pid < 0)
-			fail(errno, "fork");
+			fail(errno, cfg.userns ? "fork into a new user namespace" : "fork");
 		if (child_pid == 0) {
+			enter_user_child();
 			die_with_parent(pdeath);
 			join_cgroup();
 			exec_command();
 		}
+		release_user_child(child_pid);
 		if (state_fd >= 0)
 			write_state("cmdpid", "%d\n", (int)cmd);
 	}

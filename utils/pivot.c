@@ -6,7 +6,8 @@
  * of mount operations plus a few settings (parse); the list is checked once
  * against the filesystem before anything changes (validate); then main runs
  * fixed phases: enter namespaces, prepare images, prepare the root, apply the
- * operations in order, run the prechroot hooks, switch root, exec.
+ * operations in order, run the prechroot hooks, switch root, drop privileges
+ * (ids, capabilities), exec (no_new_privs, seccomp last).
  *
  * How mounts are made: every new filesystem is built detached (fsopen,
  * fsmount), every bind is a detached clone (open_tree), its attributes
@@ -22,11 +23,13 @@
  * made private before the first mount. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -35,6 +38,9 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "util.h"
 #include "sys.h"
@@ -57,7 +63,10 @@ __attribute__((noreturn)) static void usage(void)
 	       "  --squash IMAGE DST  --squash-overlay IMAGE DST WORKDIR\n"
 	       "the root:\n"
 	       "  --default-mounts  --read-only  --ephemeral  --overlay-dir DIR\n"
-	       "  --chdir DIR  --prechroot STRING  --setenv KEY VALUE  --exec-fd N\n",
+	       "  --chdir DIR  --prechroot STRING  --setenv KEY VALUE  --exec-fd N\n"
+	       "the command (after pivot_root; no_new_privs is always set):\n"
+	       "  --setuid UID  --setgid GID  --groups GID,...   (numbers)\n"
+	       "  --cap-drop all|CAP,...  --cap-add CAP,...  --seccomp FILE\n",
 	       usage_line);
 	exit(0);
 }
@@ -113,7 +122,10 @@ static const struct value_spec value_specs[] = {
 	{ "--netns", 1, "PATH" },	 { "--hostname", 1, "NAME" },
 	{ "--chdir", 1, "DIR" },	 { "--overlay-dir", 1, "DIR" },
 	{ "--prechroot", 1, "STRING" }, { "--setenv", 2, "KEY VALUE" },
-	{ "--exec-fd", 1, "N" },
+	{ "--exec-fd", 1, "N" },	 { "--setuid", 1, "UID" },
+	{ "--setgid", 1, "GID" },	 { "--groups", 1, "GID,..." },
+	{ "--cap-drop", 1, "all|CAP,..." }, { "--cap-add", 1, "CAP,..." },
+	{ "--seccomp", 1, "FILE" },
 };
 
 struct op {
@@ -123,6 +135,19 @@ struct op {
 	const char *work; /* host directory that holds upper/ and work/ */
 	bool ro;
 	int mnt; /* squash: its filesystem, made ahead and still detached */
+};
+
+/* Who the command runs as and what it may do: set after pivot_root. */
+struct privs {
+	bool uid_given, gid_given, groups_given;
+	unsigned int uid, gid;
+	gid_t *groups;
+	size_t ngroups;
+	bool clear_groups; /* a new identity, and setgroups(2) allowed */
+	bool caps_given; /* --cap-drop or --cap-add: the bounding set becomes cap_keep */
+	uint64_t cap_drop, cap_add, cap_keep;
+	const char *seccomp_path;
+	struct sock_fprog seccomp; /* len 0: none */
 };
 
 struct config {
@@ -140,6 +165,7 @@ struct config {
 	bool host_root; /* NEWROOT is /: no pivot_root */
 	char **cmd;
 	int rootfd; /* O_PATH, the root everything is resolved in */
+	struct privs priv;
 };
 
 /* A filesystem option for fsconfig: val NULL means a flag. */
@@ -202,6 +228,116 @@ static void take_exec_fd(const char *arg)
 	exec_notify_fd = (int)fd;
 }
 
+/* ---- privileges: parse ------------------------------------------------ */
+
+/* Capability names, as capabilities(7) spells them without "CAP_". */
+#define CAP_ROW(name) { #name, CAP_##name }
+static const struct cap_name {
+	const char *name;
+	int cap;
+} cap_names[] = {
+	CAP_ROW(CHOWN), CAP_ROW(DAC_OVERRIDE), CAP_ROW(DAC_READ_SEARCH), CAP_ROW(FOWNER),
+	CAP_ROW(FSETID), CAP_ROW(KILL), CAP_ROW(SETGID), CAP_ROW(SETUID), CAP_ROW(SETPCAP),
+	CAP_ROW(LINUX_IMMUTABLE), CAP_ROW(NET_BIND_SERVICE), CAP_ROW(NET_BROADCAST), CAP_ROW(NET_ADMIN),
+	CAP_ROW(NET_RAW), CAP_ROW(IPC_LOCK), CAP_ROW(IPC_OWNER), CAP_ROW(SYS_MODULE), CAP_ROW(SYS_RAWIO),
+	CAP_ROW(SYS_CHROOT), CAP_ROW(SYS_PTRACE), CAP_ROW(SYS_PACCT), CAP_ROW(SYS_ADMIN), CAP_ROW(SYS_BOOT),
+	CAP_ROW(SYS_NICE), CAP_ROW(SYS_RESOURCE), CAP_ROW(SYS_TIME), CAP_ROW(SYS_TTY_CONFIG), CAP_ROW(MKNOD),
+	CAP_ROW(LEASE), CAP_ROW(AUDIT_WRITE), CAP_ROW(AUDIT_CONTROL), CAP_ROW(SETFCAP), CAP_ROW(MAC_OVERRIDE),
+	CAP_ROW(MAC_ADMIN), CAP_ROW(SYSLOG), CAP_ROW(WAKE_ALARM), CAP_ROW(BLOCK_SUSPEND), CAP_ROW(AUDIT_READ),
+	CAP_ROW(PERFMON), CAP_ROW(BPF), CAP_ROW(CHECKPOINT_RESTORE),
+};
+
+/* NAME, cap_name or CAP_NAME; "all" is every capability. */
+static uint64_t cap_bit(const char *opt, const char *word, size_t len)
+{
+	if (len >= 4 && strncasecmp(word, "CAP_", 4) == 0) {
+		word += 4;
+		len -= 4;
+	}
+	if (len == 3 && strncasecmp(word, "all", 3) == 0)
+		return ~0ULL;
+	for (size_t i = 0; i < ARRAY_LEN(cap_names); i++)
+		if (strlen(cap_names[i].name) == len && strncasecmp(cap_names[i].name, word, len) == 0)
+			return 1ULL << cap_names[i].cap;
+	die("%s: unknown capability '%.*s' (see capabilities(7))", opt, (int)len, word);
+}
+
+/* --cap-drop LIST, --cap-add LIST: comma-separated names, repeatable. */
+static void parse_caps(struct privs *pv, const char *opt, const char *list)
+{
+	uint64_t *mask = strcmp(opt, "--cap-add") == 0 ? &pv->cap_add : &pv->cap_drop;
+	const char *p = list;
+
+	pv->caps_given = true;
+	do {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0)
+			die("%s '%s': an empty capability name", opt, list);
+		*mask |= cap_bit(opt, p, len);
+		p += len;
+	} while (*p++ == ',');
+}
+
+/* A decimal id: 0 to 4294967294 ((uid_t)-1 means "no change" to the kernel). */
+static unsigned int parse_num_id(const char *opt, const char *arg, size_t len)
+{
+	char buf[16], *end;
+	unsigned long v;
+
+	if (len == 0 || len >= sizeof(buf) || strspn(arg, "0123456789") < len)
+		die("%s '%s': a number from 0 to 4294967294 (pivot takes no names)", opt, arg);
+	memcpy(buf, arg, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || v >= 0xffffffffUL)
+		die("%s '%s': a number from 0 to 4294967294", opt, arg);
+	return (unsigned int)v;
+}
+
+/* --groups G1,G2,...: the supplementary groups; "" for none. */
+static void parse_groups(struct privs *pv, const char *list)
+{
+	size_t n = *list ? 1 : 0;
+
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	pv->groups = calloc(n ? n : 1, sizeof(gid_t));
+	if (!pv->groups)
+		die("--groups: out of memory");
+	pv->groups_given = true;
+	if (!*list)
+		return;
+	do {
+		size_t len = strcspn(list, ",");
+
+		pv->groups[pv->ngroups++] = parse_num_id("--groups", list, len);
+		list += len;
+	} while (*list++ == ',');
+}
+
+/* The option is one of ours (a privilege setting): take its value. */
+static bool parse_privilege(struct privs *pv, const char *opt, const char *arg)
+{
+	if (strcmp(opt, "--setuid") == 0) {
+		pv->uid = parse_num_id(opt, arg, strlen(arg));
+		pv->uid_given = true;
+	} else if (strcmp(opt, "--setgid") == 0) {
+		pv->gid = parse_num_id(opt, arg, strlen(arg));
+		pv->gid_given = true;
+	} else if (strcmp(opt, "--groups") == 0) {
+		parse_groups(pv, arg);
+	} else if (strcmp(opt, "--cap-drop") == 0 || strcmp(opt, "--cap-add") == 0) {
+		parse_caps(pv, opt, arg);
+	} else if (strcmp(opt, "--seccomp") == 0) {
+		pv->seccomp_path = arg;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static int parse_value(struct config *cfg, int avail, char **a)
 {
 	const struct value_spec *spec = NULL;
@@ -212,6 +348,8 @@ static int parse_value(struct config *cfg, int avail, char **a)
 	if (!spec)
 		die("%s: unknown option (%s)", a[0], usage_line);
 	need_args(avail, a, spec->nargs, spec->args);
+	if (parse_privilege(&cfg->priv, a[0], a[1]))
+		return 2;
 	if (strcmp(a[0], "--netns") == 0)
 		cfg->netns = a[1];
 	else if (strcmp(a[0], "--hostname") == 0)
@@ -443,6 +581,171 @@ static void validate_settings(const struct config *cfg)
 	}
 }
 
+/* ---- privileges: check, then apply after pivot_root -------------------- */
+
+/* Every capability this kernel knows: the bounding set says EINVAL past the last. */
+static uint64_t all_caps(void)
+{
+	uint64_t all = 0;
+
+	for (int cap = 0; cap < 64 && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		all |= 1ULL << cap;
+	return all;
+}
+
+static const char *cap_label(int cap)
+{
+	static char num[16];
+
+	for (size_t i = 0; i < ARRAY_LEN(cap_names); i++)
+		if (cap_names[i].cap == cap)
+			return cap_names[i].name;
+	snprintf(num, sizeof(num), "%d", cap);
+	return num;
+}
+
+/* --seccomp FILE: read now, while FILE is still a host path; loaded last.
+ * The format is bwrap's: a raw classic BPF program, an array of struct
+ * sock_filter in host byte order (what libseccomp's seccomp_export_bpf writes). */
+static void read_seccomp(struct privs *pv)
+{
+	const char *path = pv->seccomp_path;
+	struct stat st;
+	struct sock_filter *prog;
+	size_t size, got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st))
+		die_errno("--seccomp %s", path);
+	size = (size_t)st.st_size;
+	if (!S_ISREG(st.st_mode) || size == 0 || size % sizeof(*prog) || size > BPF_MAXINSNS * sizeof(*prog))
+		die("--seccomp %s: not a BPF program (%zu-byte instructions, 1 to %d of them)", path, sizeof(*prog),
+		    BPF_MAXINSNS);
+	prog = malloc(size);
+	if (!prog)
+		die("--seccomp %s: out of memory", path);
+	while (got < size) {
+		ssize_t n = read(fd, (char *)prog + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			die_code(EXIT_SETUP, n < 0 ? errno : EIO, "--seccomp %s: read", path);
+		got += (size_t)n;
+	}
+	close(fd);
+	pv->seccomp.len = (unsigned short)(size / sizeof(*prog));
+	pv->seccomp.filter = prog;
+}
+
+/* setgroups(2) is refused for good in a user namespace whose gid map was
+ * written without privilege ("deny" in /proc/self/setgroups). */
+static bool setgroups_allowed(void)
+{
+	char buf[8] = "";
+	ssize_t n;
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT)
+		return true; /* before Linux 3.19: no such rule */
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		die_errno("read /proc/self/setgroups");
+	close(fd);
+	return strncmp(buf, "deny", 4) != 0;
+}
+
+static void validate_privileges(struct privs *pv)
+{
+	bool groups_ok;
+
+	if (pv->caps_given)
+		pv->cap_keep = (all_caps() & ~pv->cap_drop) | (all_caps() & pv->cap_add);
+	if (pv->seccomp_path)
+		read_seccomp(pv);
+	if (!pv->uid_given && !pv->gid_given && !pv->groups_given)
+		return;
+	groups_ok = setgroups_allowed();
+	if (pv->groups_given && !groups_ok)
+		die("--groups: setgroups(2) is denied in this user namespace (its gid map was written without privilege)");
+	/* a new identity does not keep root's supplementary groups, where they can go */
+	pv->clear_groups = !pv->groups_given && groups_ok;
+}
+
+/* The bounding set: what no later exec can ever bring back. */
+static void bound_caps(uint64_t keep)
+{
+	for (int cap = 0; cap < 64; cap++) {
+		if ((keep & (1ULL << cap)) || prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
+			continue;
+		if (errno == EINVAL) /* past the kernel's last capability */
+			break;
+		die_errno("--cap-drop: drop %s from the bounding set", cap_label(cap));
+	}
+}
+
+__attribute__((noreturn)) static void die_id(const char *opt, unsigned int id)
+{
+	if (errno == EINVAL)
+		die("%s %u: not mapped in this user namespace", opt, id);
+	die_errno("%s %u", opt, id);
+}
+
+/* setgroups, setresgid, setresuid, in that order: each needs a privilege
+ * (CAP_SETGID, CAP_SETUID) that the next one may take away. */
+static void set_ids(const struct privs *pv)
+{
+	if (pv->groups_given && setgroups(pv->ngroups, pv->groups))
+		die_id("--groups", pv->ngroups ? pv->groups[0] : 0);
+	if (pv->clear_groups && setgroups(0, NULL))
+		die_errno("drop the supplementary groups");
+	if (pv->gid_given && setresgid(pv->gid, pv->gid, pv->gid))
+		die_id("--setgid", pv->gid);
+	if (pv->uid_given && setresuid(pv->uid, pv->uid, pv->uid))
+		die_id("--setuid", pv->uid);
+}
+
+/* What the command keeps. Run as uid 0, it gets the bounding set at exec;
+ * run as another uid, only the ambient set, which holds what --cap-add
+ * names and nothing else. No inheritable or ambient capability reaches it
+ * otherwise (a forkn --user child may have carried them this far). */
+static void set_caps(const struct privs *pv)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	uint64_t perm, amb = 0;
+
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) && errno != EINVAL) /* EINVAL: < 4.3 */
+		die_errno("clear the ambient capabilities");
+	if (sys_capget(&hdr, d))
+		die_errno("read the capabilities");
+	perm = d[0].permitted | (uint64_t)d[1].permitted << 32;
+	if (pv->caps_given)
+		perm &= pv->cap_keep;
+	if (geteuid() != 0)
+		amb = perm & pv->cap_add;
+	for (int i = 0; i < 2; i++) {
+		d[i].permitted = d[i].effective = (uint32_t)(perm >> (32 * i));
+		d[i].inheritable = (uint32_t)(amb >> (32 * i));
+	}
+	if (sys_capset(&hdr, d))
+		die_errno("set the capabilities");
+	for (int cap = 0; cap < 64; cap++)
+		if ((amb & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0))
+			die_errno("--cap-add: keep %s for uid %u", cap_label(cap), (unsigned int)geteuid());
+}
+
+/* After pivot_root, before exec: bound, change identity, trim the sets. */
+static void drop_privileges(const struct privs *pv)
+{
+	if (pv->caps_given)
+		bound_caps(pv->cap_keep);
+	/* the permitted set survives a change to a non-zero uid only so */
+	if (pv->caps_given && pv->uid_given && pv->uid != 0 && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
+		die_errno("keep the capabilities across --setuid");
+	set_ids(pv);
+	set_caps(pv);
+}
+
 /* Everything that can be checked before a change is: after this, only the
  * kernel can still refuse. */
 static void validate(struct config *cfg)
@@ -451,6 +754,7 @@ static void validate(struct config *cfg)
 	for (size_t i = 0; i < cfg->nops; i++)
 		validate_op(&cfg->ops[i]);
 	validate_settings(cfg);
+	validate_privileges(&cfg->priv);
 	if (cfg->hostname)
 		cfg->unshare_flags |= CLONE_NEWUTS;
 }
@@ -702,6 +1006,32 @@ static void op_bind(int rootfd, const struct op *op, const char *what)
 	close(tree);
 }
 
+/* A new proc, or, where the kernel refuses one (a user namespace that does
+ * not own our pid namespace: --user without --pid), a recursive bind of the
+ * /proc we see, which shows the same processes a new one would. */
+static int proc_new(unsigned int attrs, const char *what)
+{
+	int fs = sys_fsopen("proc", FSOPEN_CLOEXEC), mnt = -1;
+
+	if (fs < 0)
+		die_errno("%s: open a proc filesystem", what);
+	if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) {
+		mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+		if (mnt < 0 && errno != EPERM)
+			fs_fail(fs, what, "make a mount of the filesystem");
+	} else if (errno != EPERM) {
+		fs_fail(fs, what, "create the filesystem");
+	}
+	close(fs);
+	if (mnt >= 0)
+		return mnt;
+	mnt = sys_open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (mnt < 0)
+		die_errno("%s: no new proc here (not the pid namespace's owner), nor a bind of /proc", what);
+	set_mount_attr(mnt, attrs, 0, true, what);
+	return mnt;
+}
+
 /* --tmpfs, --proc, --mqueue: a fresh filesystem. */
 static void op_fresh(int rootfd, const struct op *op, const char *what)
 {
@@ -712,7 +1042,7 @@ static void op_fresh(int rootfd, const struct op *op, const char *what)
 	if (op->spec->kind == OP_TMPFS)
 		mnt = fs_new("tmpfs", tmpfs_mode, ARRAY_LEN(tmpfs_mode), safe, what);
 	else if (op->spec->kind == OP_PROC)
-		mnt = fs_new("proc", NULL, 0, safe | MOUNT_ATTR_NOEXEC, what);
+		mnt = proc_new(safe | MOUNT_ATTR_NOEXEC, what);
 	else
 		mnt = fs_new("mqueue", NULL, 0, safe | MOUNT_ATTR_NOEXEC, what);
 	attach(mnt, dst, what);
@@ -860,8 +1190,14 @@ static void copy_owner_mode(int from, int to, const char *what)
 {
 	struct stat st;
 
-	if (fstat(from, &st) || fchown(to, st.st_uid, st.st_gid) || fchmod(to, st.st_mode & 07777))
-		die_errno("%s: give the upper directory the lower one's owner and mode", what);
+	if (fstat(from, &st))
+		die_errno("%s: stat the lower directory", what);
+	/* EINVAL: its owner is not mapped in our user namespace (a rootless
+	 * spawn of a root-owned root); the view's root is then ours */
+	if (fchown(to, st.st_uid, st.st_gid) && errno != EINVAL)
+		die_errno("%s: give the upper directory the lower one's owner", what);
+	if (fchmod(to, st.st_mode & 07777))
+		die_errno("%s: give the upper directory the lower one's mode", what);
 }
 
 /* A detached overlay of LOWER with upper/ and work/ in the directory BASE. */
@@ -1153,6 +1489,9 @@ static void exec_command(struct config *cfg)
 	/* no setuid/file-capability gain inside: the root is not ours to trust */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		die_errno("set no_new_privs");
+	/* last: every call of ours before it is made (the exec is filtered) */
+	if (cfg->priv.seccomp.len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &cfg->priv.seccomp, 0, 0))
+		die_errno("--seccomp %s: load the filter", cfg->priv.seccomp_path);
 	/* the last descriptor pivot holds (CLOEXEC too; closed to leave none) */
 	close(cfg->rootfd);
 	exec_search(cfg->cmd[0], cfg->cmd);
@@ -1175,5 +1514,6 @@ int main(int argc, char **argv)
 	run_prechroot(&cfg);
 	finish_read_only(&cfg);
 	switch_root(&cfg);
+	drop_privileges(&cfg.priv);
 	exec_command(&cfg);
 }

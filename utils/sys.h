@@ -23,6 +23,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/loop.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
@@ -45,7 +46,7 @@ static inline int sys_close_range(unsigned int first, unsigned int last, unsigne
 }
 
 /* The child returns 0: it comes from a raw clone, so the libc's cached
- * thread id is stale in it (see fork_new_pidns in forkn.c). */
+ * thread id is stale in it (see fork_with in forkn.c). */
 static inline pid_t sys_clone3(struct clone_args *args, size_t size)
 {
 	return (pid_t)syscall(SYS_clone3, args, size);
@@ -60,6 +61,20 @@ static inline pid_t sys_clone_flags(unsigned long flags)
 #else
 	return (pid_t)syscall(SYS_clone, flags, 0L, 0L, 0L, 0L);
 #endif
+}
+
+/* ---- credentials ---- */
+
+/* capget/capset: libcap's, not the C library's (glibc declares neither,
+ * musl neither) */
+static inline int sys_capget(struct __user_cap_header_struct *hdr, struct __user_cap_data_struct *data)
+{
+	return (int)syscall(SYS_capget, hdr, data);
+}
+
+static inline int sys_capset(struct __user_cap_header_struct *hdr, const struct __user_cap_data_struct *data)
+{
+	return (int)syscall(SYS_capset, hdr, data);
 }
 
 /* ---- paths and mounts ---- */
