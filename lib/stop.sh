@@ -70,13 +70,13 @@ cmd_main() {
 		done
 	fi
 	if [ $# -eq 1 ]; then
-		stop_one "$1"
+		stop_one "$1" && stop_event "$1"
 		return
 	fi
 	# in parallel: one subshell per instance, then every status
 	s_jobs=''
 	for _n in "$@"; do
-		stop_one "$_n" &
+		{ stop_one "$_n" && stop_event "$_n"; } &
 		s_jobs="$s_jobs $!"
 	done
 	s_rc=0
@@ -84,6 +84,12 @@ cmd_main() {
 		wait "$_j" || s_rc=125
 	done
 	return "$s_rc"
+}
+
+# stop_event NAME: "stopped" in the event log (lib/ready.sh)
+stop_event() {
+	[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
+	event stopped "$1"
 }
 
 # stop_one NAME: returns 0 once NAME's entry is gone
