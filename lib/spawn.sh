@@ -187,6 +187,7 @@ cmd_main() {
 	[ -z "$prechroot" ] || set -- --prechroot "$prechroot" "$@"
 	[ -z "$chdir" ] || set -- --chdir "$chdir" "$@"
 	[ -z "$ephemeral" ] || set -- --ephemeral "$@"
+	[ -z "$root_image" ] || set -- --root-image "$root_image" "$@"
 	[ -z "$overlay_dir" ] || set -- --overlay-dir "$overlay_dir" "$@"
 	[ -z "$fresh_proc" ] || set -- --proc /proc "$@"
 	[ -z "$defaults" ] || set -- --default-mounts "$@"
@@ -363,17 +364,27 @@ plan_check() {
 	[ -z "$hostname" ] || ns_uts=1
 	[ -n "$name" ] || name=u-$$
 	check_name name "$name"
-	root_dir=/ newroot=/
+	root_dir=/ newroot=/ root_image=''
 	if [ -n "$root" ]; then
 		root_path "$root"
 		no_newline --root "$root_dir"
-		if [ ! -d "$root_dir" ]; then
-			case $root in
-			/*) die "--root '$root': no such directory" ;;
-			*) die "--root '$root': root type not built (run 'unshared-cli mkroot $root')" ;;
-			esac
+		# a squashfs image (a file, or TYPE.squashfs when only the image was
+		# built) is mounted read-only on a directory of the instance's state
+		if [ -f "$root_dir" ]; then
+			root_image=$root_dir
+		elif [ ! -d "$root_dir" ] && [ -f "$root_dir.squashfs" ]; then
+			root_image=$root_dir.squashfs
 		fi
-		[ "$root_dir" = / ] || newroot=$root_dir
+		if [ -n "$root_image" ]; then
+			root_dir=$root_image newroot=$UNSHARED_STATE/$name/root
+		elif [ ! -d "$root_dir" ]; then
+			case $root in
+			/*) die "--root '$root': no such directory or image" ;;
+			*) die "--root '$root': root type not built (run 'unshared-cli mkroot $root'; 'unshared-cli roots' lists the types)" ;;
+			esac
+		elif [ "$root_dir" != / ]; then
+			newroot=$root_dir
+		fi
 	fi
 	# --chroot brings its own way into the root: we only make the namespaces
 	if [ -n "$chroot_wrap" ]; then newroot=/ defaults=; fi
@@ -407,7 +418,7 @@ plan_check() {
 # plan_run PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor
 plan_run() {
 	NAME=$name ROOT=$root_dir NETNS='' ADDR='' BRIDGE=$bridge
-	if [ -z "$bridge$pre_hooks$post_hooks$detach" ]; then
+	if [ -z "$bridge$pre_hooks$post_hooks$detach$root_image" ]; then
 		# nothing to do on the host: forkn takes the name (mkdir) and gives it
 		# back, and no sh runs at the end. The hot path forks nothing here.
 		state_base
@@ -423,6 +434,7 @@ plan_run() {
 	. "$UNSHARED_LIB/state.sh"
 	[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
 	state_take "$name"
+	[ -z "$root_image" ] || mkdir "$state/root" || die "cannot make $state/root"
 	trap 'state_teardown "$state"' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM HUP

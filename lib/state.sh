@@ -246,7 +246,9 @@ state_teardown() {
 		}
 	done
 	if [ "$_failed" = 0 ]; then
-		rm -f -- "$_dir/journal" "$_dir/pid" "$_dir/cmdpid" "$_dir/info" "$_dir/log" "$_dir/cgroup" \
+		# an image root's mount point (empty: its mount died with the namespace)
+	rmdir -- "$_dir/root" 2>/dev/null || :
+	rm -f -- "$_dir/journal" "$_dir/pid" "$_dir/cmdpid" "$_dir/info" "$_dir/log" "$_dir/cgroup" \
 			"$_dir"/hook.* "$_dir"/.*.tmp 2>/dev/null
 		rmdir -- "$_dir" 2>/dev/null || [ ! -d "$_dir" ] || _failed=1
 	fi

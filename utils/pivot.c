@@ -62,7 +62,7 @@ __attribute__((noreturn)) static void usage(void)
 	       "  --mqueue DST  --remount-ro DST  --overlay SRC DST WORKDIR\n"
 	       "  --squash IMAGE DST  --squash-overlay IMAGE DST WORKDIR\n"
 	       "the root:\n"
-	       "  --default-mounts  --read-only  --ephemeral  --overlay-dir DIR\n"
+	       "  --default-mounts  --read-only  --ephemeral  --overlay-dir DIR  --root-image IMAGE\n"
 	       "  --chdir DIR  --prechroot STRING  --setenv KEY VALUE  --exec-fd N\n"
 	       "the command (after pivot_root; no_new_privs is always set):\n"
 	       "  --setuid UID  --setgid GID  --groups GID,...   (numbers)\n"
@@ -125,7 +125,7 @@ static const struct value_spec value_specs[] = {
 	{ "--exec-fd", 1, "N" },	 { "--setuid", 1, "UID" },
 	{ "--setgid", 1, "GID" },	 { "--groups", 1, "GID,..." },
 	{ "--cap-drop", 1, "all|CAP,..." }, { "--cap-add", 1, "CAP,..." },
-	{ "--seccomp", 1, "FILE" },
+	{ "--seccomp", 1, "FILE" },	 { "--root-image", 1, "IMAGE" },
 };
 
 struct op {
@@ -155,6 +155,7 @@ struct config {
 	size_t nops;
 	int unshare_flags;
 	const char *netns, *hostname, *chdir_to, *overlay_dir;
+	const char *root_image; /* a squashfs image mounted read-only on NEWROOT */
 	char **prechroot; /* hooks, in order */
 	size_t nprechroot;
 	char ***setenv_at; /* each points at KEY; VALUE follows it in argv */
@@ -362,6 +363,8 @@ static int parse_value(struct config *cfg, int avail, char **a)
 		cfg->prechroot[cfg->nprechroot++] = a[1];
 	else if (strcmp(a[0], "--exec-fd") == 0)
 		take_exec_fd(a[1]);
+	else if (strcmp(a[0], "--root-image") == 0)
+		cfg->root_image = a[1];
 	else
 		cfg->setenv_at[cfg->nsetenv++] = a + 1;
 	return spec->nargs + 1;
@@ -561,6 +564,8 @@ static void validate_root(struct config *cfg)
 		die("%s: needs a NEWROOT other than /", cfg->ephemeral ? "--ephemeral" : "--overlay-dir");
 	if (cfg->overlay_dir)
 		check_workdir(cfg->overlay_dir, "--overlay-dir");
+	if (cfg->root_image && (cfg->host_root || stat(cfg->root_image, &st) || !S_ISREG(st.st_mode)))
+		die("--root-image %s: needs a regular file and a NEWROOT other than /", cfg->root_image);
 }
 
 static void validate_settings(const struct config *cfg)
@@ -1372,11 +1377,25 @@ static void protect_submounts(int rootfd)
 
 /* NEWROOT becomes a mount of its own (pivot_root needs one): a recursive bind
  * on itself, or the overlay. NEWROOT / is used as it is. */
+/* --root-image: the image is the root, read-only; NEWROOT is only where it is
+ * mounted (an empty directory the caller made), so nothing is bound on itself. */
+static void image_root(const struct config *cfg)
+{
+	int mnt = squash_new(cfg->root_image, "--root-image");
+
+	if (sys_move_mount(mnt, "", AT_FDCWD, cfg->newroot, MOVE_MOUNT_F_EMPTY_PATH))
+		die_errno("--root-image: mount %s on %s", cfg->root_image, cfg->newroot);
+	close(mnt);
+}
+
 static void prepare_root(struct config *cfg)
 {
+	if (cfg->root_image)
+		image_root(cfg);
 	if (cfg->ephemeral || cfg->overlay_dir)
-		overlay_root(cfg);
-	else if (!cfg->host_root && mount(cfg->newroot, cfg->newroot, NULL, MS_BIND | MS_REC, NULL))
+		overlay_root(cfg); /* over the image, when there is one */
+	else if (!cfg->host_root && !cfg->root_image &&
+		 mount(cfg->newroot, cfg->newroot, NULL, MS_BIND | MS_REC, NULL))
 		die_errno("bind the root %s on itself", cfg->newroot);
 	cfg->rootfd = open(cfg->newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cfg->rootfd < 0)
