@@ -753,6 +753,8 @@ static void open_state(void)
  * cannot be left that way, and its name is ours: gc kills its members. It is
  * recorded in DIR/cgroup before it is made, so gc finds it after any crash. */
 static int cgroup_procs = -1; /* PATH/cgroup.procs, written by the child */
+static int cgroup_dir = -1; /* PATH itself, for clone3(CLONE_INTO_CGROUP) */
+static bool cgroup_joined; /* the child was born in it: no write to make */
 
 static void cgroup_give_up(void)
 {
@@ -817,6 +819,7 @@ static void make_cgroup(void)
 	}
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cfg.cgroup);
 	cgroup_procs = open(procs, O_WRONLY | O_CLOEXEC);
+	cgroup_dir = open(cfg.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_procs < 0) {
 		if (rmdir(cfg.cgroup) < 0)
 			warn_msg("remove cgroup %s: %s", cfg.cgroup, strerror(errno));
@@ -828,7 +831,7 @@ static void make_cgroup(void)
 static void join_cgroup(void)
 {
 	/* best effort like the rest of --cgroup: gc then relies on namespaces */
-	if (cgroup_procs >= 0 && write(cgroup_procs, "0\n", 2) != 2)
+	if (!cgroup_joined && cgroup_procs >= 0 && write(cgroup_procs, "0\n", 2) != 2)
 		warn_msg("join cgroup %s: %s", cfg.cgroup, strerror(errno));
 }
 
@@ -1213,6 +1216,20 @@ static pid_t fork_with(unsigned long flags)
 		args.flags |= CLONE_NEWUSER;
 		if (pipe2(user_sync, O_CLOEXEC) < 0)
 			fail(errno, "create the user namespace pipe");
+	}
+	/* Born in its cgroup: writing a pid to cgroup.procs waits for an RCU grace
+	 * period (8-17 ms measured here), CLONE_INTO_CGROUP (5.7) does not. */
+	if (cgroup_dir >= 0) {
+		struct clone_args in = args;
+
+		in.flags |= CLONE_INTO_CGROUP;
+		in.cgroup = (__u64)cgroup_dir;
+		pid = sys_clone3(&in, CLONE_ARGS_SIZE_VER2);
+		if (pid >= 0) {
+			cgroup_joined = true;
+			return pid;
+		}
+		/* older kernel, or a cgroup it will not take: the child writes instead */
 	}
 	if (!args.flags)
 		return fork();
