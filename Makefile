@@ -35,7 +35,9 @@ endif
 HELPERS = utils/forkn utils/pivot utils/delayq utils/nsnet
 # Debian package -> a command it provides, for `make deps`
 DEPS = util-linux:nsenter iproute2:ip bats:bats busybox-static:busybox shellcheck:shellcheck \
-	python3:python3 squashfs-tools:mksquashfs procps:pgrep musl-tools:musl-gcc
+	python3:python3 squashfs-tools:mksquashfs procps:pgrep musl-tools:musl-gcc strace:strace \
+	nftables:nft iptables:iptables etcd-server:etcd etcd-client:etcdctl graphviz:dot \
+	bubblewrap:bwrap clang:clang zsh:zsh
 
 all: $(HELPERS)
 
@@ -88,7 +90,7 @@ install: all
 		'$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
 	install -m 755 unshared-cli '$(DESTDIR)$(BINDIR)/unshared-cli'
 	install -m 644 lib/*.sh '$(DESTDIR)$(LIBDIR)/lib/'
-	for u in forkn pivot initnetns destroynetns mkchroot; do \
+	for u in forkn pivot nsnet delayq initnetns destroynetns mkchroot; do \
 		[ ! -f "utils/$$u" ] || install -m 755 "utils/$$u" '$(DESTDIR)$(LIBDIR)/utils/' || exit; \
 	done
 	for r in roots/*; do \
@@ -104,7 +106,7 @@ install: all
 # (recipes a user dropped into $(LIBDIR)/roots stay, and so does that directory)
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/unshared-cli' '$(DESTDIR)$(LIBDIR)'/lib/*.sh
-	for u in forkn pivot initnetns destroynetns mkchroot; do rm -f "$(DESTDIR)$(LIBDIR)/utils/$$u"; done
+	for u in forkn pivot nsnet delayq initnetns destroynetns mkchroot; do rm -f "$(DESTDIR)$(LIBDIR)/utils/$$u"; done
 	for r in roots/*; do [ ! -f "$$r" ] || rm -f "$(DESTDIR)$(LIBDIR)/roots/$${r#roots/}"; done
 	for m in docs/*.1; do rm -f "$(DESTDIR)$(MANDIR)/man1/$${m#docs/}"; done
 	for m in docs/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m#docs/}"; done

@@ -13,6 +13,12 @@ Subcommands:
   logs       show a detached instance's output
   stop       stop instances and tear them down
   gc         tear down instances whose supervisor died
+  net        partition, heal and shape the links of running instances
+  events     follow the lifecycle events of all instances (--json)
+  up         bring up a topology file (bridges, instances, readiness)
+  down       tear down a topology file
+  status     show a topology file's instances
+  graph      the live topology: bridges, instances, addresses, shaping
   get-root   print where a root type lives
   mkroot     build a root type from its recipe
   roots      list root types
@@ -28,7 +34,7 @@ cmd_main() {
 		return 0
 	fi
 	case $1 in
-	'' | -* | _* | *[!a-z-]* | common | state | ready | netctl) m='' ;;
+	'' | -* | _* | *[!a-z-]* | common | state | ready | fault | netctl) m='' ;;
 	net) m=netctl ;;
 	*) m=$1 ;;
 	esac
