@@ -8,6 +8,9 @@
 
 load helpers
 
+# kill_markers (common_teardown) ends only this suite's markers, never those
+# of another suite or another user of the host
+MARK=43
 BRIDGES="utn1 utn2 utn3 utnew utnauto utnseed utnsh"
 
 setup_file() {
@@ -388,8 +391,9 @@ one_error() {
 	ip link add un-v2 type veth peer name un-v2p
 	echo unshared-cli:un-gone >/sys/class/net/un-v1/ifalias
 	echo unshared-cli:un-other >/sys/class/net/un-v2/ifalias
-	run sh -c '. "$1"; undo_veth /nowhere un-v1 un-gone && undo_veth /nowhere un-v2 un-gone &&
-		undo_veth /nowhere un-v9 un-gone' sh "$TOP/lib/net.sh"
+	# lib/net.sh out of the front end: only where the helpers are (common.sh's)
+	UNSHARED_UTILS=$TOP/utils run sh -c '. "$1"; undo_veth /nowhere un-v1 un-gone &&
+		undo_veth /nowhere un-v2 un-gone && undo_veth /nowhere un-v9 un-gone' sh "$TOP/lib/net.sh"
 	[ "$status" -eq 0 ]
 	[ ! -e /sys/class/net/un-v1 ]
 	[ -e /sys/class/net/un-v2 ]

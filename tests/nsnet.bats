@@ -1,0 +1,338 @@
+#!/usr/bin/env bats
+# utils/nsnet on its own, without the front end: what `up` makes in one
+# process and journals, how `check` and `up` refuse, how `up` rolls back a
+# failure midway, what `down` undoes (exactly that, idempotently).
+# Bridges: utns* (made here, deleted in teardown). Namespaces: uns-*. Host
+# ends of veths: utv* (--veth). Addresses: 10.236.0.0/16, 10.237.0.0/16.
+
+load helpers
+
+# no marker processes here; a MARK of its own keeps kill_markers off others'
+MARK=44
+
+setup() {
+	common_setup
+	NS=$TOP/utils/nsnet
+	[ -x "$NS" ] || need "utils/nsnet, built (make)"
+	ND=$BATS_TEST_TMPDIR/net J=$BATS_TEST_TMPDIR/journal
+}
+
+teardown() {
+	local n b i
+	for n in $(ip netns list | awk '$1 ~ /^uns-/ {print $1}'); do ip netns del "$n" || true; done
+	# a deleted namespace takes its veth along asynchronously
+	for b in /sys/class/net/utns*; do
+		[ -d "$b" ] || continue
+		for i in $(seq 50); do
+			[ -z "$(ls "$b/brif" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		ip link del "${b##*/}" || true
+	done
+	for b in /sys/class/net/utv*; do
+		[ ! -e "$b" ] || ip link del "${b##*/}" 2>/dev/null || true
+	done
+	common_teardown
+}
+
+# nsup NAME ADDR [BRIDGE [OPTION...]]: nsnet up (bridge utns1), journal $J,
+# host end utvSUFFIX (NAME without its uns-)
+nsup() {
+	local name=$1 addr=$2 br=${3:-utns1}
+	shift 2
+	[ $# -eq 0 ] || shift
+	"$NS" up --net-dir "$ND" --journal "$J" --veth "utv${name#uns-}" "$@" "$br" "$name" "$addr"
+}
+
+mkbridge() {
+	ip link add "$1" type bridge
+	[ -z "${2:-}" ] || ip addr add "$2" dev "$1"
+	ip link set "$1" up
+}
+
+leases() {
+	[ -f "$ND/$1/hosts" ] || return 0
+	grep -v -e '^#' -e '^127\.0\.0\.1	' -e '^::1	' "$ND/$1/hosts" || true
+}
+
+# one_error: the last `run --separate-stderr` failed the way bad input does
+one_error() {
+	echo "status $status: $stderr"
+	[ "$status" -eq 125 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "unshared-cli: "* ]]
+}
+
+# ports_gone BRIDGE: wait (5 s at most) until BRIDGE has no port left
+ports_gone() {
+	local i
+	for i in $(seq 50); do
+		[ -z "$(ls "/sys/class/net/$1/brif")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "it builds warning-free with musl-gcc, gcc and clang" {
+	local cc inc built=0
+	cd "$TOP"
+	for cc in musl-gcc gcc clang; do
+		command -v "$cc" >/dev/null || continue
+		inc=''
+		if [ "$cc" = musl-gcc ]; then
+			[ -d build/kernel-include ] || continue # made by `make` with musl
+			inc="-isystem build/kernel-include"
+		fi
+		# shellcheck disable=SC2086 # inc: zero or two words
+		"$cc" -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes $inc -O2 \
+			-o "$BATS_TEST_TMPDIR/nsnet.$cc" utils/nsnet.c
+		"$BATS_TEST_TMPDIR/nsnet.$cc" --help | grep -q '^usage: nsnet check'
+		built=$((built + 1))
+	done
+	[ "$built" -ge 2 ]
+}
+
+@test "usage errors: exit 125, one line" {
+	for args in "" "frob" "up utns1 uns-a" "up utns1 uns-a auto" "check --frob utns1 uns-a auto" \
+		"down" "up --net-dir rel --journal /j utns1 uns-a auto"; do
+		# shellcheck disable=SC2086 # the cases are words
+		run --separate-stderr "$NS" $args
+		echo "case: $args"
+		one_error
+	done
+}
+
+@test "up: one process makes it all, journaling each piece before it is made" {
+	command -v strace >/dev/null || need "strace"
+	mkbridge utns1 10.236.0.1/16
+	printf 'hook hook.post\n' >"$J"
+	run --separate-stderr strace -f -qq -e trace=execve,fork,vfork,clone,clone3 -o "$BATS_TEST_TMPDIR/trace" \
+		"$NS" up --net-dir "$ND" --journal "$J" --veth utva utns1 uns-a auto
+	echo "$output $stderr"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	[ "$output" = 10.236.0.2/16 ]
+	# one exec, no fork
+	cat "$BATS_TEST_TMPDIR/trace"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/trace")" -eq 1 ]
+	grep -q '^[0-9]* *execve(' "$BATS_TEST_TMPDIR/trace"
+	# the journal: what was there, then lease, netns, veth (lib/state.sh's kinds)
+	[ "$(cat "$J")" = "hook hook.post${nl:=$'\n'}lease utns1 10.236.0.2 uns-a${nl}netns uns-a${nl}veth utva uns-a" ]
+	# the namespace as `ip netns add` makes one, in a shared /run/netns
+	ip netns list | grep -q '^uns-a\b'
+	awk '$5 == "/run/netns/uns-a" && $9 == "nsfs" {f=1} END {exit !f}' /proc/self/mountinfo
+	awk '$5 == "/run/netns" && / shared:/ {f=1} END {exit !f}' /proc/self/mountinfo
+	# the host end: on the bridge, up, marked
+	[ "$(basename "$(readlink /sys/class/net/utva/master)")" = utns1 ]
+	[ "$(cat /sys/class/net/utva/ifalias)" = unshared-cli:uns-a ]
+	[ "$(cat /sys/class/net/utva/operstate)" = up ]
+	# inside: lo and eth0 up, the address, the default route via the bridge
+	ip -n uns-a -o link show lo | grep -q ',UP'
+	ip -n uns-a -o -4 addr show dev eth0 | grep -q ' inet 10\.236\.0\.2/16 '
+	[[ "$(ip -n uns-a route show default)" == "default via 10.236.0.1 dev eth0 "* ]]
+	ip netns exec uns-a busybox ping -c1 -W2 10.236.0.1 >/dev/null
+	# the lease, and what the front end reads to check the next --addr
+	[ "$(leases utns1)" = "10.236.0.2	uns-a" ]
+	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.0.1 16" ]
+}
+
+@test "down: all of it goes, bottom-up; again is fine; the bridge and the hosts file's inode stay" {
+	mkbridge utns1 10.236.0.1/16
+	nsup uns-a auto
+	nsup uns-b auto >/dev/null
+	local ino
+	ino=$(stat -c %i "$ND/utns1/hosts")
+	cp "$J" "$BATS_TEST_TMPDIR/journal.copy"
+	run --separate-stderr "$NS" down --net-dir "$ND" --journal "$J"
+	[ "$status" -eq 0 ] && [ -z "$output$stderr" ]
+	[ ! -e /run/netns/uns-a ] && [ ! -e /run/netns/uns-b ]
+	[ -z "$(leases utns1)" ]
+	[ "$(stat -c %i "$ND/utns1/hosts")" = "$ino" ]
+	# the journal is the caller's: read, never changed
+	cmp "$J" "$BATS_TEST_TMPDIR/journal.copy"
+	ports_gone utns1
+	[ ! -e /sys/class/net/utva ]
+	run --separate-stderr "$NS" down --net-dir "$ND" --journal "$J"
+	[ "$status" -eq 0 ] && [ -z "$output$stderr" ]
+	# entries given one by one, the way lib/net.sh falls back to
+	run --separate-stderr "$NS" down --net-dir "$ND" "veth utva uns-a" "netns uns-a" "lease utns1 10.236.0.2 uns-a"
+	[ "$status" -eq 0 ] && [ -z "$output$stderr" ]
+	[ -d /sys/class/net/utns1/bridge ]
+}
+
+@test "check and up refuse bad input: exit 125, one line, in the caller's words; nothing made" {
+	mkbridge utns1 10.236.0.1/16
+	mkbridge utns2
+	nsup uns-a 10.236.0.7/16 >/dev/null
+	ip link add utvq type veth peer name utvqp
+	local before args
+	before=$(cat "$ND/utns1/hosts")
+	for args in "ut~s1 uns-b auto" "utns1234567890123 uns-b auto" "lo uns-b auto" "utvq uns-b auto" \
+		"utns1 ../x auto" "utns1 uns-b 10.236.0.9" "utns1 uns-b 10.236.0.9/31" "utns1 uns-b 10.236.0.9/7" \
+		"utns1 uns-b 010.236.0.9/16" "utns1 uns-b 10.236.0.256/16" "utns1 uns-b 10.236.0.9/016" \
+		"utns1 uns-b 10.236.0.0/16" "utns1 uns-b 10.236.255.255/16" "utns1 uns-b 10.237.0.9/16" \
+		"utns1 uns-b 10.236.0.9/24" "utns1 uns-b 10.236.0.1/16" "utns1 uns-b 10.236.0.7/16" \
+		"utns2 uns-b auto" "utns3 uns-b 127.1.0.2/24"; do
+		for verb in check up; do
+			# shellcheck disable=SC2086 # the cases are words
+			run --separate-stderr "$NS" $verb --net-dir "$ND" --journal "$J.$verb" --veth utvb $args
+			echo "case: $verb $args"
+			one_error
+		done
+	done
+	[ "$(cat "$ND/utns1/hosts")" = "$before" ]
+	[ ! -s "$J.up" ] && [ ! -e "$J.check" ]
+	# (up takes the bridge's lock before it looks: only the lock file may be made)
+	[ ! -e /sys/class/net/utns3 ] && [ ! -e "$ND/utns3/hosts" ] && [ ! -e /run/netns/uns-b ]
+	# the words: as the front end's (spawn's) own
+	run --separate-stderr "$NS" check --as spawn --labels --bridge --addr --net-dir "$ND" utns1 uns-b 10.237.0.9/16
+	[ "$stderr" = "unshared-cli: spawn: --addr '10.237.0.9/16': outside the subnet of bridge 'utns1' (10.236.0.1/16)" ]
+	run --separate-stderr "$NS" check --as initnetns --labels BRIDGE ADDR --net-dir "$ND" utns1 uns-b 10.236.0.7/16
+	[ "$stderr" = "unshared-cli: initnetns: ADDR '10.236.0.7/16': already used on bridge 'utns1'" ]
+	run --separate-stderr "$NS" check --net-dir "$ND" utns2 uns-b auto
+	[ "$stderr" = "unshared-cli: nsnet: --addr auto: bridge 'utns2' has no IPv4 address to take a subnet from (give ADDRESS/PREFIX)" ]
+	run --separate-stderr "$NS" check --net-dir "$ND" utns3 uns-b 127.1.0.2/24
+	[ "$stderr" = "unshared-cli: nsnet: --addr '127.1.0.2/24': subnet 127.1.0.0/24 of the new bridge 'utns3' overlaps the host's 127.0.0.1/8" ]
+	run --separate-stderr "$NS" check --net-dir "$ND" lo uns-b auto
+	[ "$stderr" = "unshared-cli: nsnet: --bridge 'lo': an interface that is not a bridge" ]
+	ip link del utvq
+}
+
+@test "a new bridge takes the subnet's first free address, marked, up; one without an address gives no route" {
+	run --separate-stderr nsup uns-a 10.237.0.1/24 utns2
+	[ "$status" -eq 0 ] && [ "$output" = 10.237.0.1/24 ]
+	ip -o -4 addr show dev utns2 | grep -q ' inet 10\.237\.0\.2/24 '
+	[ "$(cat /sys/class/net/utns2/ifalias)" = unshared-cli:bridge ]
+	ip -o link show utns2 | grep -q '[<,]UP[,>]'
+	[[ "$(ip -n uns-a route show default)" == "default via 10.237.0.2 dev eth0 "* ]]
+	mkbridge utns3
+	run --separate-stderr nsup uns-b 10.237.1.9/24 utns3
+	[ "$status" -eq 0 ] && [ "$output" = 10.237.1.9/24 ]
+	[ -z "$(ip -n uns-b route show default)" ]
+	[ "$(cat "$ND/utns3/bridge")" = "$(cat /sys/class/net/utns3/ifindex) - -" ]
+}
+
+@test "a failure midway rolls back: the journal as it was, nothing left; a bridge it cannot complete goes" {
+	mkbridge utns1 10.236.0.1/16
+	printf 'hook hook.post\n' >"$J"
+	UNSHARED_TEST_NET_FAIL=addr run --separate-stderr nsup uns-x 10.236.0.5/16
+	one_error
+	[[ "$stderr" == "unshared-cli: nsnet: network of 'uns-x' on bridge 'utns1': address 10.236.0.5/16 on eth0: "* ]]
+	[ "$(cat "$J")" = "hook hook.post" ]
+	[ ! -e /run/netns/uns-x ]
+	[ -z "$(leases utns1)" ]
+	ports_gone utns1
+	[ ! -e /sys/class/net/utvx ]
+	# a bridge made for it stays (bridges are shared); nothing else does
+	UNSHARED_TEST_NET_FAIL=addr run --separate-stderr nsup uns-x 10.237.0.5/24 utns2
+	one_error
+	[ -d /sys/class/net/utns2/bridge ]
+	ports_gone utns2
+	ip link del utns2
+	# a bridge that cannot be completed goes at once
+	UNSHARED_TEST_NET_FAIL=bridge run --separate-stderr nsup uns-x 10.237.0.5/24 utns2
+	one_error
+	[[ "$stderr" == "unshared-cli: nsnet: bridge 'utns2': cannot make it: 10.237.0.1/24, its address: "* ]]
+	[ ! -e /sys/class/net/utns2 ]
+	[ "$(cat "$J")" = "hook hook.post" ]
+}
+
+@test "up leaves a namespace it did not make alone, and gives the lease back" {
+	mkbridge utns1 10.236.0.1/16
+	ip netns add uns-f
+	run --separate-stderr nsup uns-f auto
+	one_error
+	[ "$stderr" = "unshared-cli: nsnet: network namespace 'uns-f' exists already (not this instance's): pick another name" ]
+	[ ! -s "$J" ]
+	[ -z "$(leases utns1)" ]
+	ip netns exec uns-f true
+	[ -z "$(ls /sys/class/net/utns1/brif)" ]
+	ip netns del uns-f
+}
+
+@test "the host end is PREFIX, or PREFIXxK when the name is taken; the other interface is left alone" {
+	mkbridge utns1 10.236.0.1/16
+	ip link add utvb type veth peer name utvbp
+	run --separate-stderr nsup uns-b auto
+	[ "$status" -eq 0 ]
+	[ "$(tail -n 1 "$J")" = "veth utvbx1 uns-b" ]
+	[ "$(grep -c '^veth ' "$J")" -eq 1 ]
+	[ "$(cat /sys/class/net/utvbx1/ifalias)" = unshared-cli:uns-b ]
+	"$NS" down --net-dir "$ND" --journal "$J"
+	[ -e /sys/class/net/utvb ] && [ ! -e /sys/class/net/utvb/master ]
+	[ -z "$(cat /sys/class/net/utvb/ifalias)" ]
+	ip link del utvb
+}
+
+@test "down of a veth: only with our mark for that name, only once its namespace is gone" {
+	mkbridge utns1 10.236.0.1/16
+	ip link add utv1 type veth peer name utv1p
+	ip link add utv2 type veth peer name utv2p
+	echo unshared-cli:uns-gone >/sys/class/net/utv1/ifalias
+	echo unshared-cli:uns-other >/sys/class/net/utv2/ifalias
+	nsup uns-a auto >/dev/null
+	run --separate-stderr "$NS" down "veth utv1 uns-gone" "veth utv2 uns-gone" "veth utv9 uns-gone" "veth utva uns-a"
+	[ "$status" -eq 0 ] && [ -z "$output$stderr" ]
+	[ ! -e /sys/class/net/utv1 ]
+	[ -e /sys/class/net/utv2 ]
+	# its namespace is there: deleting that takes the veth, far cheaper
+	[ -e /sys/class/net/utva ]
+	ip link del utv2
+	run --separate-stderr "$NS" down "veth ../x y" "netns a/b" "lease x"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	run --separate-stderr "$NS" down --quiet "netns a/b"
+	[ "$status" -eq 1 ] && [ -z "$stderr" ]
+}
+
+@test "leases: auto takes the next after the latest held, wraps, skips the bridge; a full subnet says so" {
+	mkbridge utns1 10.237.0.1/29
+	local n
+	for n in a b c; do J=$BATS_TEST_TMPDIR/j.$n nsup uns-$n auto; done
+	"$NS" down --net-dir "$ND" --journal "$BATS_TEST_TMPDIR/j.b"
+	J=$BATS_TEST_TMPDIR/j.d run nsup uns-d auto
+	[ "$output" = 10.237.0.5/29 ]
+	J=$BATS_TEST_TMPDIR/j.e nsup uns-e auto
+	J=$BATS_TEST_TMPDIR/j.f run nsup uns-f auto
+	[ "$output" = 10.237.0.3/29 ] # wrapped past .6 (.7 is the broadcast, .1 the bridge's, .2 held)
+	J=$BATS_TEST_TMPDIR/j.g run --separate-stderr nsup uns-g auto
+	one_error
+	[ "$stderr" = "unshared-cli: nsnet: --addr auto: no free address left on bridge 'utns1'" ]
+	[ ! -s "$BATS_TEST_TMPDIR/j.g" ]
+	[ "$(leases utns1 | cut -f1 | sort -t. -k4 -n | tr '\n' ' ')" = "10.237.0.2 10.237.0.3 10.237.0.4 10.237.0.5 10.237.0.6 " ]
+	for n in a c d e f; do "$NS" down --net-dir "$ND" --journal "$BATS_TEST_TMPDIR/j.$n"; done
+	[ -z "$(leases utns1)" ]
+}
+
+@test "a line left for the same name (a crash) is replaced, not doubled" {
+	mkbridge utns1 10.236.0.1/16
+	nsup uns-a auto >/dev/null
+	"$NS" down --net-dir "$ND" --journal "$J"
+	printf '10.236.0.7\tuns-s\n' >>"$ND/utns1/hosts"
+	: >"$J"
+	run nsup uns-s auto
+	[ "$output" = 10.236.0.8/16 ]
+	[ "$(leases utns1)" = "10.236.0.8	uns-s" ]
+}
+
+@test "down of a lease: exactly its line, in place, under the bridge's lock" {
+	mkdir -p "$ND/utns1"
+	printf '# header\n127.0.0.1\tlocalhost\n10.236.0.2\tuns-a\n10.236.0.3\tuns-a\n10.236.0.4\tuns-ab\n10.236.0.5\tx uns-a\n' \
+		>"$ND/utns1/hosts"
+	local ino t0 t1
+	ino=$(stat -c %i "$ND/utns1/hosts")
+	flock "$ND/utns1/lock" sleep 1 &
+	sleep 0.2
+	t0=$EPOCHREALTIME
+	run --separate-stderr "$NS" down --net-dir "$ND" "lease utns1 10.236.0.2 uns-a"
+	t1=$EPOCHREALTIME
+	wait
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	# it waited for the lock
+	[ $((${t1/./} - ${t0/./})) -gt 500000 ]
+	[ "$(cat "$ND/utns1/hosts")" = "# header${nl:=$'\n'}127.0.0.1	localhost${nl}10.236.0.3	uns-a${nl}10.236.0.4	uns-ab${nl}10.236.0.5	x uns-a" ]
+	[ "$(stat -c %i "$ND/utns1/hosts")" = "$ino" ]
+	# no hosts file, no such line: nothing to do
+	run "$NS" down --net-dir "$ND" "lease utns1 10.236.0.9 uns-a" "lease utns9 10.236.0.2 uns-a"
+	[ "$status" -eq 0 ]
+	[ ! -e "$ND/utns9" ]
+}
