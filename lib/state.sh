@@ -272,7 +272,7 @@ undo_entry() {
 	_kind=$2
 	case $_kind in
 	hook) run_hook "$1/$3" ;;
-	netns | veth | lease | hosts | bridge)
+	netns | veth | lease)
 		[ -n "${net_loaded:-}" ] || . "$UNSHARED_LIB/net.sh"
 		_d=$1; shift 2
 		"undo_$_kind" "$_d" "$@" ;;

@@ -32,7 +32,7 @@ sh_files() {
 @test "C helpers build warning-free with clang too" {
 	command -v clang >/dev/null || need "clang"
 	cd "$TOP"
-	for h in forkn pivot; do
+	for h in forkn pivot nsnet delayq; do
 		clang -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
 			-fsyntax-only "utils/$h.c"
 	done
