@@ -113,14 +113,6 @@ for line in open(sys.argv[1]):
 ' "$1"
 }
 
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 
 # ---- readiness ----
 

@@ -24,6 +24,16 @@ make_bbroot() {
 	echo "root:x:0:" >"$r/etc/group"
 }
 
+# wait_for COND...: up to 5 s for a command to succeed (the last try's status)
+wait_for() {
+	local i
+	for i in $(seq 50); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
 # skip, unless UNSHARED_MUST_WORK=1 (CI) turns skips into failures
 need() {
 	local why=$1

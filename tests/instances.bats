@@ -45,15 +45,6 @@ no_leases() {
 sup() { read -r p _ <"$S/$1/pid" && echo "$p"; }
 cmdpid() { cat "$S/$1/cmdpid"; }
 
-# wait_for COND...: up to 5 s for a command to succeed
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 
 # count N MARKER: exactly N processes `sleep MARKER` run
 count() { [ "$(pgrep -fc "^(/bin/)?sleep $2\$")" -eq "$1" ]; }

@@ -66,15 +66,6 @@ teardown() {
 	common_teardown
 }
 
-# wait_for COND...: up to 5 s for a command to succeed
-wait_for() {
-	local i
-	for i in $(seq 50); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 
 # running NAME MARKER: NAME's command is `sleep MARKER` already (pivot is done)
 running() {
