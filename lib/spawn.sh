@@ -47,8 +47,8 @@ Network:
   --bridge BR            a veth on host bridge BR (implies --net)
   --addr CIDR|auto       the instance's address on BR
   --delay T  --jitter T  --loss P  --rate R
-                         shape what the instance sends (100ms, 1%, 10mbit; with
-                         --bridge): see 'unshared-cli net --help'
+                         shape what the instance sends on its bridge (100ms,
+                         1%, 10mbit): see 'unshared-cli net --help'
 Readiness (with --detach):
   --ready COND           return only once COND holds inside the instance:
                          tcp:PORT, file:/PATH or cmd:'shell code'

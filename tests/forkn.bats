@@ -357,7 +357,8 @@ check_forwarded() {
 # ---- what the command inherits ----
 
 @test "the command gets an empty mask and no ignored signal, even when the caller ignored INT" {
-	run bash -c 'trap "" INT QUIT; grep "^SigIgn" /proc/self/status; exec "$0" -- grep -E "^Sig(Blk|Ign)" /proc/self/status' "$FORKN"
+	run --separate-stderr bash -c 'trap "" INT QUIT; grep "^SigIgn" /proc/self/status; exec "$0" -- grep -E "^Sig(Blk|Ign)" /proc/self/status' "$FORKN"
+	printf '%s\n' "$output" "stderr: $stderr"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" != "SigIgn:	0000000000000000" ] # the caller did ignore something
 	[ "${lines[1]}" = "SigBlk:	0000000000000000" ]
