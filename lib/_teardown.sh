@@ -9,6 +9,7 @@ cmd_main() {
 	[ $# -eq 1 ] || die "usage: _teardown STATE_DIR"
 	. "$UNSHARED_LIB/state.sh"
 	case $1 in "$UNSHARED_STATE"/*) ;; *) die "$1: not under $UNSHARED_STATE" ;; esac
+	[ ! -L "$1" ] || die "$1: a symbolic link, not an instance"
 	NAME='' ROOT='' NETNS='' ADDR='' BRIDGE=''
 	state_env "$1"
 	state_teardown "$1"

@@ -24,7 +24,7 @@ cmd_main() {
 	. "$UNSHARED_LIB/state.sh"
 	g_rc=0
 	for g_dir in "$UNSHARED_STATE"/*; do
-		[ -d "$g_dir" ] || continue
+		[ -d "$g_dir" ] && [ ! -L "$g_dir" ] || continue
 		state_status "$g_dir"
 		g_how=''
 		if [ "$st" = stale ]; then

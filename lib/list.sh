@@ -51,7 +51,7 @@ cmd_main() {
 # list_each FUNCTION: call FUNCTION for every entry, with st_* and i_* set
 list_each() {
 	for l_dir in "$UNSHARED_STATE"/*; do
-		[ -d "$l_dir" ] || continue
+		[ -d "$l_dir" ] && [ ! -L "$l_dir" ] || continue
 		state_status "$l_dir"
 		if [ "$st" = stale ] && [ -n "$l_gc" ]; then
 			state_reap "$l_dir" && continue

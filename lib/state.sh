@@ -132,6 +132,9 @@ state_cmd() {
 # so does an entry without a pid file (its spawn is between mkdir and the pid
 # write); a dead supervisor's entry is torn down, so a crash never blocks a name.
 state_reclaim() {
+	# an entry is a directory we made: a symlink is someone else's trap
+	[ ! -L "$UNSHARED_STATE/$1" ] ||
+		die "name '$1': $UNSHARED_STATE/$1 is a symbolic link, not an instance (remove it)"
 	state_reap "$UNSHARED_STATE/$1" && return 0
 	case $? in
 	2) die "name '$1' is in use (see 'unshared-cli list')" ;;
@@ -151,6 +154,8 @@ state_reclaim() {
 # and leaves it alone. The lock dies with the directory: no lock file to leak.
 state_reap() {
 	reaped_procs=0
+	# never through a symlink: its target is not ours to tear down
+	[ ! -L "$1" ] || return 2
 	{ command exec 8<"$1"; } 2>/dev/null || return 0
 	host_tool flock
 	if ! "$tool" -w 60 8; then
@@ -224,6 +229,7 @@ journal() {
 # and removes DIR only when everything was undone (otherwise gc tries again).
 state_teardown() {
 	_dir=$1 _rev='' _failed=0 _ran=''
+	[ ! -L "$_dir" ] || { warn "${_dir##*/}: a symbolic link, not an instance: left alone"; return 1; }
 	[ -d "$_dir" ] || return 0
 	# forkn recorded a command: its end goes to the event log (lib/ready.sh)
 	[ ! -f "$_dir/cmdpid" ] || _ran=1
@@ -271,7 +277,10 @@ undo_entry() {
 	set +f
 	_kind=$2
 	case $_kind in
-	hook) run_hook "$1/$3" ;;
+	hook)
+		# user code, not a resource: a failure is reported, never retried
+		# (gc would run a hook that fails every time at every pass, for ever)
+		run_hook "$1/$3" || warn "--postexec hook failed (status $?)" ;;
 	netns | veth | lease)
 		[ -n "${net_loaded:-}" ] || . "$UNSHARED_LIB/net.sh"
 		_d=$1; shift 2

@@ -58,7 +58,7 @@ cmd_main() {
 	if [ -n "$s_all" ]; then
 		[ $# -eq 0 ] || die "--all: takes no names"
 		for _d in "$UNSHARED_STATE"/*; do
-			[ -d "$_d" ] && set -- "$@" "${_d##*/}"
+			[ -d "$_d" ] && [ ! -L "$_d" ] && set -- "$@" "${_d##*/}"
 		done
 		[ $# -gt 0 ] || return 0
 	else
@@ -66,7 +66,8 @@ cmd_main() {
 		# every name is checked before anything is stopped
 		for _n in "$@"; do
 			check_name name "$_n"
-			[ -d "$UNSHARED_STATE/$_n" ] || die "no instance '$_n' (see 'unshared-cli list')"
+			[ -d "$UNSHARED_STATE/$_n" ] && [ ! -L "$UNSHARED_STATE/$_n" ] ||
+				die "no instance '$_n' (see 'unshared-cli list')"
 		done
 	fi
 	if [ $# -eq 1 ]; then
