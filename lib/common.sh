@@ -60,9 +60,11 @@ check_name() {
 }
 
 # need_value OPTION COUNT LEFT [NEXT]: an option needs COUNT more words, LEFT
-# remain, NEXT is the first of them; `--` ends the options, it is never a value
+# remain, NEXT is the first of them; `--` ends the options, it is never a
+# value, and an empty value is refused rather than taken for "not given"
 need_value() {
 	[ "$3" -ge "$2" ] && [ "${4-}" != -- ] || die "$1: needs $2 value(s)"
+	[ $# -lt 4 ] || [ -n "$4" ] || die "$1: empty value"
 }
 
 # no_newline WHAT VALUE: values that end up in line-oriented state files

@@ -106,8 +106,11 @@ cmd_main() {
 			esac
 			shift; n=$((n - 1)) ;;
 		--uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
-			need_value "$a" 1 "$n" "${1-}"
-			[ -n "$1" ] || [ "$a" = --groups ] || die "$a: an empty value"
+			# --groups '' is meaningful: no supplementary group at all
+			case $a in
+			--groups) need_value "$a" 1 "$n" ;;
+			*) need_value "$a" 1 "$n" "${1-}" ;;
+			esac
 			case $a in
 			--uid-map) check_map "$a" "$1"; ns_user=1 uid_map=$1 ;;
 			--gid-map) check_map "$a" "$1"; ns_user=1 gid_map=$1 ;;

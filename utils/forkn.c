@@ -23,6 +23,7 @@
 #include <time.h>
 #include <stdint.h>
 #include <grp.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1000,6 +1001,32 @@ __attribute__((noreturn)) static void exec_command(void)
 /* pid 1 of the new namespace: fork the command as pid 2, say so, wait until
  * the supervisor has recorded its host pid (pid 2 must not be reaped before
  * it is found), then relay and reap; leaving takes the namespace down. */
+/* The init is pid 1 of the instance, so /proc/1/root and /proc/1/cwd are in
+ * reach of the command: they must not lead to the host's tree. The init needs
+ * no file at all, so it leaves the host's mounts for an empty, read-only tmpfs
+ * in a mount namespace of its own (its pid 2 keeps the host's, for pivot). */
+static const char *const empty_root_at[] = { "/tmp", "/mnt", "/proc" };
+
+static void isolate_init(void)
+{
+	size_t i;
+
+	if (unshare(CLONE_NEWNS) < 0)
+		die_errno("init: unshare a mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die_errno("init: make / private");
+	for (i = 0; i < sizeof(empty_root_at) / sizeof(empty_root_at[0]); i++)
+		if (mount("unshared-init", empty_root_at[i], "tmpfs",
+			  MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0500") == 0)
+			break;
+	if (i == sizeof(empty_root_at) / sizeof(empty_root_at[0]))
+		die_errno("init: mount an empty tmpfs");
+	if (chdir(empty_root_at[i]) < 0 || sys_pivot_root(".", ".") < 0)
+		die_errno("init: pivot_root into an empty tmpfs");
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		die_errno("init: detach the host's tree");
+}
+
 __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 {
 	char c;
@@ -1014,6 +1041,7 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 		die_errno("fork the command");
 	if (cmd == 0)
 		exec_command();
+	isolate_init(); /* after the fork: pid 2 runs pivot meanwhile */
 	/* only the command may hold the exec pipe: its exec is what closes it */
 	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
 		die_errno("close the exec pipe");
