@@ -22,6 +22,7 @@ Instance:
   --hostname NAME        hostname inside (implies --uts)
   --chdir DIR            working directory inside the root
   --detach, --fork       run in the background, print the name, return once started
+  --pids-max N           at most N tasks in the instance (a fork bomb hits this wall)
 Mounts (in the order given; destinations are inside the root):
   --data-dir SRC:DST[:ro|:rw]   bind host SRC (directory or file) on DST
   --bind SRC DST   --ro-bind SRC DST   --dev-bind SRC DST
@@ -68,6 +69,7 @@ EOF
 
 cmd_main() {
 	ns_uts='' ns_ipc='' ns_net='' ns_pid='' ns_user='' ns_cgroup=''
+	pids_max=''
 	name='' root='' hostname='' chdir='' detach='' bridge='' addr='' defaults=1 ro_root=''
 	ephemeral='' overlay_dir='' pre_hooks='' post_hooks='' exec_hooks='' prechroot='' chroot_wrap=''
 	ready='' ready_to=30 shaping=''
@@ -97,12 +99,15 @@ cmd_main() {
 		--read-only) ro_root=1; set -- "$@" --read-only ;;
 		--ephemeral) ephemeral=1 ;;
 		--no-default-mounts) defaults= ;;
-		--name | --root | --hostname | --chdir | --bridge | --addr | --overlay-dir)
+		--name | --root | --hostname | --chdir | --bridge | --addr | --overlay-dir | --pids-max)
 			need_value "$a" 1 "$n" "${1-}"
 			case $a in
 			--name) name=$1 ;; --root) root=$1 ;; --hostname) hostname=$1 ;;
 			--chdir) check_dst "$a" "$1"; chdir=$1 ;; --bridge) bridge=$1 ;; --addr) addr=$1 ;;
 			--overlay-dir) absolute "$1"; overlay_dir=$abs ;;
+			--pids-max)
+				case $1 in *[!0-9]* | 0*) die "--pids-max '$1': a number of tasks from 1" ;; esac
+				pids_max=$1 ;;
 			esac
 			shift; n=$((n - 1)) ;;
 		--uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
@@ -431,7 +436,7 @@ plan_run() {
 		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} \
 			${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 			${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
-			--cgroup "unshared-$name" -- "$@"
+			--cgroup "unshared-$name" ${pids_max:+--pids-max "$pids_max"} -- "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
 	. "$UNSHARED_LIB/state.sh"
@@ -478,7 +483,7 @@ plan_run() {
 		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
-		--cgroup "unshared-$name" -- "$@"
+		--cgroup "unshared-$name" ${pids_max:+--pids-max "$pids_max"} -- "$@"
 	if [ -n "$detach" ]; then
 		# from here the instance is forkn's: a signal now must not make this
 		# shell tear down what forkn runs (forkn resets these for itself)

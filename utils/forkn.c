@@ -51,6 +51,7 @@ static struct {
 	const char *info; /* --info TEXT: DIR/info */
 	const char *cgroup; /* --cgroup PATH: the instance's own cgroup (v2) */
 	int exec_fd; /* --exec-fd N: the command's fd N closes at its exec */
+	const char *pids_max; /* --pids-max N: at most N tasks in the instance */
 	const char *log_file;
 	char **cmd;
 } cfg;
@@ -64,6 +65,7 @@ static void run_cleanup(int status);
 static void end_descendants(void);
 static void remove_state(void);
 static void end_cgroup(void);
+static void end_pids_limit(void);
 
 /* ---- failure of the supervisor itself ---- */
 
@@ -105,6 +107,7 @@ __attribute__((noreturn, format(printf, 2, 3))) static void fail(int err, const 
 		warn_msg("kill %d: %s", (int)child_pid, strerror(errno));
 	end_descendants();
 	end_cgroup();
+	end_pids_limit();
 	run_cleanup(EXIT_SETUP);
 	remove_state();
 	/* only now: the detaching caller must not return while our cleanup
@@ -143,6 +146,7 @@ __attribute__((noreturn)) static void usage(void)
 	      "                        writable cgroup v2 CMD runs where it is\n"
 	      "  --detach              run in the background, return once CMD has started\n"
 	      "  --log FILE            with --detach: append output to FILE\n"
+	      "  --pids-max N          with --cgroup: at most N tasks in the instance (pids controller)\n"
 	      "  --exec-fd N           with --detach: give the command fd N, which it closes when\n"
 	      "                        it has really started (exec with FD_CLOEXEC) or writes to\n"
 	      "                        when it never will (pivot --exec-fd N); --detach returns then\n"
@@ -156,7 +160,7 @@ __attribute__((noreturn)) static void usage(void)
 enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
 	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD,
-	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO
+	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO, OPT_PIDS_MAX
 };
 
 /* A usage error names the offending argument; getopt's own messages are off
@@ -182,6 +186,16 @@ static int parse_fd(const char *arg)
 	return (int)fd;
 }
 
+static const char *parse_pids_max(const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || n < 1 || n > 4194304)
+		die("--pids-max '%s': a number of tasks from 1 to 4194304", arg);
+	return arg;
+}
+
 static void parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -196,6 +210,7 @@ static void parse_options(int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "exec-fd", required_argument, NULL, OPT_EXEC_FD },
+		{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
 		{ "user", no_argument, NULL, OPT_USER },
 		{ "uid-map", required_argument, NULL, OPT_UID_MAP },
 		{ "gid-map", required_argument, NULL, OPT_GID_MAP },
@@ -222,6 +237,7 @@ static void parse_options(int argc, char **argv)
 		case OPT_DETACH: cfg.detach = true; break;
 		case OPT_LOG: cfg.log_file = optarg; break;
 		case OPT_EXEC_FD: cfg.exec_fd = parse_fd(optarg); break;
+		case OPT_PIDS_MAX: cfg.pids_max = parse_pids_max(optarg); break;
 		case OPT_USER: cfg.userns = true; break;
 		case OPT_UID_MAP: cfg.uid_spec = optarg; cfg.userns = true; break;
 		case OPT_GID_MAP: cfg.gid_spec = optarg; cfg.userns = true; break;
@@ -447,6 +463,8 @@ static void parse_args(int argc, char **argv)
 		die("--cleanup-arg needs --cleanup-exec");
 	if (cfg.log_file && !cfg.detach)
 		die("--log needs --detach");
+	if (cfg.pids_max && !cfg.cgroup)
+		die("--pids-max needs --cgroup");
 	if (cfg.exec_fd >= 0 && !cfg.detach)
 		die("--exec-fd needs --detach");
 	if ((cfg.new_state || cfg.info) && !cfg.state_dir)
@@ -881,6 +899,96 @@ static void end_cgroup(void)
 	cgroup_give_up();
 }
 
+/* ---- --pids-max N ---- */
+
+/* A fork bomb must hit a wall, not the host: the pids controller. In the
+ * instance's own cgroup when cgroup v2 offers it there (pids.max exists);
+ * else in a cgroup of the v1 pids hierarchy (hybrid hosts), which the child
+ * joins by writing cgroup.procs. No controller at all: a setup failure, since
+ * the user asked for a limit. */
+static char pids_dir[PATH_MAX]; /* the v1 cgroup we made, or "" */
+static int pids_procs = -1;
+
+static int write_file_at(const char *dir, const char *file, const char *text)
+{
+	char path[PATH_MAX];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+/* "N:pids:/path" of /proc/self/cgroup, under /sys/fs/cgroup/pids */
+static bool v1_pids_parent(char *out, size_t size)
+{
+	char buf[4096], *line;
+	ssize_t n;
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) < 0)
+		return false;
+	buf[n] = '\0';
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
+
+		if (path && (size_t)(path - ctl - 1) == 4 && strncmp(ctl + 1, "pids", 4) == 0)
+			return snprintf(out, size, "/sys/fs/cgroup/pids%s", strcmp(path + 1, "/") ? path + 1 : "") < (int)size;
+	}
+	return false;
+}
+
+static void make_pids_limit(void)
+{
+	char parent[PATH_MAX];
+
+	if (!cfg.pids_max)
+		return;
+	if (cfg.cgroup && write_file_at(cfg.cgroup, "pids.max", cfg.pids_max) == 0)
+		return;
+	if (!v1_pids_parent(parent, sizeof(parent)) ||
+	    snprintf(pids_dir, sizeof(pids_dir), "%s/unshared-%d", parent, (int)getpid()) >= (int)sizeof(pids_dir))
+		fail(0, "--pids-max: no pids controller here (cgroup v2 or v1)");
+	if (mkdir(pids_dir, 0755) < 0)
+		fail(errno, "--pids-max: make %s", pids_dir);
+	if (write_file_at(pids_dir, "pids.max", cfg.pids_max) < 0)
+		fail(errno, "--pids-max: write %s/pids.max", pids_dir);
+	int dir = open(pids_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	pids_procs = dir < 0 ? -1 : openat(dir, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (pids_procs < 0)
+		fail(errno, "--pids-max: open %s/cgroup.procs", pids_dir);
+	close(dir);
+}
+
+/* In the child, with join_cgroup. */
+static void join_pids_limit(void)
+{
+	if (pids_procs >= 0 && write(pids_procs, "0\n", 2) != 2)
+		die_errno("--pids-max: join %s", pids_dir);
+}
+
+/* After end_cgroup: the v1 group empties with the instance. */
+static void end_pids_limit(void)
+{
+	struct timespec tick = { 0, 2000000 };
+
+	if (!pids_dir[0])
+		return;
+	for (int i = 0; i < 2500 && rmdir(pids_dir) < 0 && errno == EBUSY; i++)
+		nanosleep(&tick, NULL);
+	if (access(pids_dir, F_OK) == 0)
+		warn_msg("remove %s: still busy", pids_dir);
+	pids_dir[0] = '\0';
+}
+
 /* ---- signals ---- */
 
 /* Block what we take synchronously, before any fork, so nothing is lost and
@@ -1288,6 +1396,7 @@ static pid_t start_init(int pdeath[2])
 		enter_user_child();
 		die_with_parent(pdeath);
 		join_cgroup();
+		join_pids_limit();
 		run_init(started[1], recorded[0]);
 	}
 	release_user_child(child_pid);
@@ -1331,6 +1440,7 @@ static void start_child(void)
 			enter_user_child();
 			die_with_parent(pdeath);
 			join_cgroup();
+			join_pids_limit();
 			exec_command();
 		}
 		release_user_child(child_pid);
@@ -1570,6 +1680,7 @@ int main(int argc, char **argv)
 		daemonize();
 	open_state();
 	make_cgroup();
+	make_pids_limit();
 	become_subreaper();
 	start_child();
 	wait_exec();
@@ -1577,6 +1688,7 @@ int main(int argc, char **argv)
 	status = supervise();
 	end_descendants();
 	end_cgroup();
+	end_pids_limit();
 	run_cleanup(status);
 	remove_state();
 	return status;
