@@ -382,3 +382,28 @@ check_forwarded() {
 	run "$FORKN" -- pwd
 	[ "$output" = "$T" ]
 }
+
+@test "signals a libc keeps for itself (32, 33) are reset too, when the caller ignored them" {
+	command -v cc >/dev/null || need cc
+	cat >"$BATS_TEST_TMPDIR/ign.c" <<'C'
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	unsigned long ign[4] = { 1, 0, 0, 0 }; /* SIG_IGN, straight to the kernel */
+	(void)argc;
+	syscall(SYS_rt_sigaction, 32, ign, 0, 8);
+	syscall(SYS_rt_sigaction, 33, ign, 0, 8);
+	execv(argv[1], argv + 1);
+	return 127;
+}
+C
+	cc -o "$BATS_TEST_TMPDIR/ign" "$BATS_TEST_TMPDIR/ign.c"
+	run "$BATS_TEST_TMPDIR/ign" /bin/grep SigIgn /proc/self/status
+	[ "$output" = "SigIgn:	0000000180000000" ]
+	run "$BATS_TEST_TMPDIR/ign" "$FORKN" -- /bin/grep SigIgn /proc/self/status
+	[ "$output" = "SigIgn:	0000000000000000" ]
+	run "$BATS_TEST_TMPDIR/ign" "$FORKN" --pid -- /bin/grep SigIgn /proc/self/status
+	[ "$output" = "SigIgn:	0000000000000000" ]
+}

@@ -1018,9 +1018,13 @@ static void reset_signals(void)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t empty;
 
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sigaction(sig, &dfl, NULL) < 0 && errno != EINVAL) /* KILL, STOP, libc's own */
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, &dfl, NULL) == 0)
+			continue;
+		/* EINVAL: one the libc keeps for itself; the kernel takes it */
+		if (errno != EINVAL || (sys_default_signal(sig) < 0 && errno != EINVAL))
 			die_errno("reset signal %d", sig);
+	}
 	sigemptyset(&empty);
 	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
 		die_errno("unblock signals");

@@ -121,6 +121,18 @@ static inline int sys_mount_setattr(int dirfd, const char *path, unsigned int fl
 	return (int)syscall(SYS_mount_setattr, dirfd, path, flags, attr, size);
 }
 
+/* SIG_DFL straight from the kernel, for the signals a libc keeps for itself
+ * (32..34: glibc's and musl's sigaction refuse them with EINVAL): a caller's
+ * SIG_IGN on them would otherwise survive every exec. SIG_DFL is 0, so an
+ * all-zero kernel struct sigaction means "default, no flags, empty mask" on
+ * every layout; the last argument is the kernel's sigset size. */
+static inline int sys_default_signal(int sig)
+{
+	unsigned long zero[4] = { 0, 0, 0, 0 };
+
+	return (int)syscall(SYS_rt_sigaction, sig, zero, NULL, sizeof(unsigned long));
+}
+
 static inline int sys_pivot_root(const char *new_root, const char *put_old)
 {
 	return (int)syscall(SYS_pivot_root, new_root, put_old);
