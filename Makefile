@@ -69,7 +69,10 @@ check: deps
 check-sanitize:
 	$(MAKE) clean
 	$(MAKE) all CC=gcc LDFLAGS= CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" # ASan needs glibc
-	tests/run tests/forkn.bats tests/pivot.bats tests/spawn.bats; rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
+	# LeakSanitizer stops the world with ptrace: it cannot under strace (the
+	# hot-path test) nor as pid 1 of a new pid namespace; ASan and UBSan still run
+	ASAN_OPTIONS=detect_leaks=0 tests/run tests/forkn.bats tests/pivot.bats tests/spawn.bats tests/nsnet.bats; \
+		rc=$$?; $(MAKE) clean; $(MAKE) all; exit $$rc
 
 demo: deps all
 	examples/demo
