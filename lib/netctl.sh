@@ -103,58 +103,56 @@ net_pairs() {
 	done
 }
 
+# each_pair FUNC: FUNC A HOST_A B HOST_B for every line of $pairs
+each_pair() {
+	ep_p=$pairs
+	while [ -n "$ep_p" ]; do
+		ep_l=${ep_p%%"$nl"*}
+		ep_p=${ep_p#*"$nl"}
+		set -f
+		# shellcheck disable=SC2086 # four words we made
+		set -- "$1" $ep_l
+		set +f
+		"$@"
+		set -- "$1"
+	done
+}
+
 net_partition() {
 	[ $# -eq 2 ] || die "partition: needs two instances or groups (see 'unshared-cli net --help')"
 	net_pairs "$1" "$2"
 	fault_need nft nftables partition
 	# journaled in both instances first: the teardown of either undoes it
-	nc_p=$pairs nc_batch=''
-	while [ -n "$nc_p" ]; do
-		nc_l=${nc_p%%"$nl"*}
-		nc_p=${nc_p#*"$nl"}
-		set -f
-		# shellcheck disable=SC2086 # four words we made
-		set -- $nc_l
-		set +f
-		net_journal "$UNSHARED_STATE/$1" "part $2 $4" "part $4 $2"
-		net_journal "$UNSHARED_STATE/$3" "part $2 $4" "part $4 $2"
-		nc_batch="$nc_batch\"$2\" . \"$4\", \"$4\" . \"$2\", "
-	done
+	nc_batch=''
+	each_pair partition_journal
 	fault_lock partition
 	fault_nft "$(fault_nft_base)
 add element bridge unshared part { ${nc_batch%, } }" ||
 		{ fault_unlock; die "partition: nft: $nft_err$(fault_nft_hint)"; }
 	fault_unlock
-	net_recheck
-	nc_p=$pairs
-	while [ -n "$nc_p" ]; do
-		nc_l=${nc_p%%"$nl"*}
-		nc_p=${nc_p#*"$nl"}
-		set -f
-		# shellcheck disable=SC2086 # four words we made
-		set -- $nc_l
-		set +f
-		event partitioned "$1" peer="$3"
-	done
+	nr_gone=''
+	each_pair partition_recheck
+	[ -z "$nr_gone" ] || die "partition: an instance ended meanwhile (see 'unshared-cli list')"
+	each_pair partition_event
 }
 
-# net_recheck: each instance of $pairs still runs. One that ended meanwhile
-# may have read its journal before our line: its cuts are undone here.
-net_recheck() {
-	nr_p=$pairs nr_gone=''
-	while [ -n "$nr_p" ]; do
-		nr_l=${nr_p%%"$nl"*}
-		nr_p=${nr_p#*"$nl"}
-		set -f
-		# shellcheck disable=SC2086 # four words we made
-		set -- $nr_l
-		set +f
-		if ! state_cmd "$UNSHARED_STATE/$1" || ! state_cmd "$UNSHARED_STATE/$3"; then
-			undo_part '' "$2" "$4" || :
-			nr_gone=1
-		fi
-	done
-	[ -z "$nr_gone" ] || die "partition: an instance ended meanwhile (see 'unshared-cli list')"
+partition_journal() {
+	net_journal "$UNSHARED_STATE/$1" "part $2 $4" "part $4 $2"
+	net_journal "$UNSHARED_STATE/$3" "part $2 $4" "part $4 $2"
+	nc_batch="$nc_batch\"$2\" . \"$4\", \"$4\" . \"$2\", "
+}
+
+# partition_recheck: both instances still run. One that ended meanwhile may
+# have read its journal before our line: its cuts are undone here.
+partition_recheck() {
+	if ! state_cmd "$UNSHARED_STATE/$1" || ! state_cmd "$UNSHARED_STATE/$3"; then
+		undo_part '' "$2" "$4" || :
+		nr_gone=1
+	fi
+}
+
+partition_event() {
+	event partitioned "$1" peer="$3"
 }
 
 net_heal() {
@@ -176,25 +174,21 @@ net_heal() {
 			case $nl$group in *"$nl$nh_a$nl"*) pairs="$pairs$nh_a $nh_ha $owner $nh_hb$nl" ;; esac
 		done
 	fi
-	nh_p=$pairs nh_done=''
-	[ -z "$nh_p" ] || fault_lock heal
-	while [ -n "$nh_p" ]; do
-		nh_l=${nh_p%%"$nl"*}
-		nh_p=${nh_p#*"$nl"}
-		set -f
-		# shellcheck disable=SC2086 # four words we made
-		set -- $nh_l
-		set +f
-		# a pair the other way round is the same cut
-		case " $nh_done " in *" $4:$2 "*) continue ;; esac
-		nh_done="$nh_done $2:$4"
-		case $nl$parts in *"$nl$2 $4$nl"*) ;; *) continue ;; esac
-		fault_part_del "$2" "$4" || { fault_unlock; die "heal: nft: $nft_err"; }
-		fault_unlearn "$UNSHARED_STATE/$1" "$1" "$UNSHARED_STATE/$3"
-		fault_unlearn "$UNSHARED_STATE/$3" "$3" "$UNSHARED_STATE/$1"
-		event healed "$1" peer="$3"
-	done
+	nh_done=''
+	[ -z "$pairs" ] || fault_lock heal
+	each_pair heal_pair
 	[ -z "$pairs" ] || { fault_table_gc; fault_unlock; }
+}
+
+heal_pair() {
+	# a pair the other way round is the same cut
+	case " $nh_done " in *" $4:$2 "*) return 0 ;; esac
+	nh_done="$nh_done $2:$4"
+	case $nl$parts in *"$nl$2 $4$nl"*) ;; *) return 0 ;; esac
+	fault_part_del "$2" "$4" || { fault_unlock; die "heal: nft: $nft_err"; }
+	fault_unlearn "$UNSHARED_STATE/$1" "$1" "$UNSHARED_STATE/$3"
+	fault_unlearn "$UNSHARED_STATE/$3" "$3" "$UNSHARED_STATE/$1"
+	event healed "$1" peer="$3"
 }
 
 net_set() {
