@@ -330,34 +330,28 @@ cgroup_kill() {
 	return 1
 }
 
-# cgroup_end CGROUP DIR: end every process of the instance and remove its
-# cgroup. The supervisor (DIR/pid, while alive) and this teardown may sit in it
-# when the front end moved itself in before exec'ing forkn: they step out to
-# the parent cgroup first, nobody else does.
-cgroup_end() {
-	_cg=$1
-	[ -d "$_cg" ] || return 0
-	_keep=" $$ "
-	! state_alive "$2" || _keep="$_keep$_pid "
-	while read -r _p; do
-		case $_keep in
-		*" $_p "*) { printf '%s\n' "$_p" >"${_cg%/*}/cgroup.procs"; } 2>/dev/null || : ;;
-		esac
-	done <"$_cg/cgroup.procs"
+# cgroup_populated CGROUP -> $_pop: "0" once the cgroup has no process left
+cgroup_populated() {
 	_pop=''
 	while IFS=' ' read -r _k _v; do
 		[ "$_k" != populated ] || _pop=$_v
-	done <"$_cg/cgroup.events"
+	done <"$1/cgroup.events"
+}
+
+# cgroup_end CGROUP DIR: end every process of the instance and remove its
+# cgroup. forkn makes it and only its child is born in it: the supervisor and
+# this teardown are never members.
+cgroup_end() {
+	_cg=$1
+	[ -d "$_cg" ] || return 0
+	cgroup_populated "$_cg"
 	if [ "$_pop" != 0 ]; then
 		cgroup_kill "$_cg" || return 1
 		# SIGKILL is asynchronous: wait (up to ~5 s) until the cgroup is empty
 		_n=0
 		while [ "$_pop" != 0 ] && [ "$_n" -lt 100 ]; do
 			sleep 0.05
-			_pop=''
-			while IFS=' ' read -r _k _v; do
-				[ "$_k" != populated ] || _pop=$_v
-			done <"$_cg/cgroup.events"
+			cgroup_populated "$_cg"
 			_n=$((_n + 1))
 		done
 		[ "$_pop" = 0 ] || return 1
