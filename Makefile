@@ -88,11 +88,12 @@ clean:
 install: all
 	@b='$(BINDIR)'; [ '$(LIBDIR)' = "$${b%/*}/lib/unshared-cli" ] || \
 		{ echo "install: LIBDIR must be BINDIR/../lib/unshared-cli, where the front end looks" >&2; exit 1; }
-	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/lib' '$(DESTDIR)$(LIBDIR)/utils' \
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(LIBDIR)/lib/spawn' '$(DESTDIR)$(LIBDIR)/utils' \
 		'$(DESTDIR)$(LIBDIR)/roots' '$(DESTDIR)$(MANDIR)/man1' '$(DESTDIR)$(MANDIR)/man8' \
 		'$(DESTDIR)$(BASHCOMPDIR)' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions'
 	install -m 755 unshared-cli '$(DESTDIR)$(BINDIR)/unshared-cli'
 	install -m 644 lib/*.sh '$(DESTDIR)$(LIBDIR)/lib/'
+	install -m 644 lib/spawn/* '$(DESTDIR)$(LIBDIR)/lib/spawn/'
 	for u in forkn pivot nsnet delayq initnetns destroynetns mkchroot; do \
 		[ ! -f "utils/$$u" ] || install -m 755 "utils/$$u" '$(DESTDIR)$(LIBDIR)/utils/' || exit; \
 	done
@@ -109,12 +110,13 @@ install: all
 # (recipes a user dropped into $(LIBDIR)/roots stay, and so does that directory)
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/unshared-cli' '$(DESTDIR)$(LIBDIR)'/lib/*.sh
+	for f in lib/spawn/*; do rm -f "$(DESTDIR)$(LIBDIR)/$$f"; done
 	for u in forkn pivot nsnet delayq initnetns destroynetns mkchroot; do rm -f "$(DESTDIR)$(LIBDIR)/utils/$$u"; done
 	for r in roots/*; do [ ! -f "$$r" ] || rm -f "$(DESTDIR)$(LIBDIR)/roots/$${r#roots/}"; done
 	for m in docs/*.1; do rm -f "$(DESTDIR)$(MANDIR)/man1/$${m#docs/}"; done
 	for m in docs/*.8; do rm -f "$(DESTDIR)$(MANDIR)/man8/$${m#docs/}"; done
 	rm -f '$(DESTDIR)$(BASHCOMPDIR)/unshared-cli' '$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_unshared-cli'
-	for d in lib utils roots; do rmdir "$(DESTDIR)$(LIBDIR)/$$d" 2>/dev/null || true; done
+	for d in lib/spawn lib utils roots; do rmdir "$(DESTDIR)$(LIBDIR)/$$d" 2>/dev/null || true; done
 	rmdir '$(DESTDIR)$(LIBDIR)' 2>/dev/null || true
 
 # deb: the Debian package, built by dpkg-buildpackage from a copy of this tree

@@ -1,5 +1,5 @@
-# lib/events.sh: follow the event log that spawn, stop, net and the teardown
-# append to (lib/ready.sh: event). tail(1) does the following; this module
+# lib/events.sh: follow the event log that spawn, stop, net, the teardown
+# (lib/ready.sh: event) and forkn --events (started, exited) append to. tail(1) does the following; this module
 # only picks where to start and, without --json, turns lines into words.
 
 usage() {
@@ -18,9 +18,7 @@ Print lifecycle events of every instance as they happen, until interrupted:
   --no-follow    print what is logged and return (with --since-start)
 
 Without --json: "HH:MM:SS.cc EVENT NAME KEY=VALUE..." (UTC). Events are kept
-in $UNSHARED_STATE/.events. A foreground spawn with no host-side step (no
---bridge, --detach, hook, --ready or shaping) runs no shell at its end and
-logs nothing.
+in $UNSHARED_STATE/.events, past 4 MiB moved to .events.1 (one generation).
 EOF
 }
 

@@ -4,9 +4,8 @@
 # The event log: $UNSHARED_STATE/.events, JSON lines, 0644, append-only. Each
 # event is one printf of one line (well under PIPE_BUF) to a file opened with
 # O_APPEND, so lines of concurrent writers never interleave. Kinds:
-#   started NAME pid addr bridge   the command was started (host-path spawns:
-#                                  --detach, --bridge, hooks; a plain foreground
-#                                  spawn runs no sh at its end to log an exit)
+#   started NAME pid addr bridge   the command was started (forkn --events
+#                                  writes it, and "exited", for the lean path)
 #   ready NAME cond                its --ready condition held
 #   failed NAME reason             not ready in time, or ended before it was
 #   exited NAME status             teardown done (status null: reclaimed by gc)

@@ -4,67 +4,16 @@
 # list POSIX sh has): each option's mount operation is appended as it is parsed,
 # the command words stay at the front until they are rotated to the end, and the
 # helpers' own options are prepended last. Nothing on this path forks until
-# `exec forkn`, unless the plan has host-side steps (network, hooks, --detach).
+# `exec forkn`, except nsnet up for --bridge and forkn --detach's wait.
+#
+# What is seldom needed is sourced only when it is (the parse of every line
+# sourced costs time on each spawn): lib/spawn/ids.sh (--uid-map, --cap-*,
+# --setuid...), lib/spawn/host.sh (hooks, shaping, image roots; --ready),
+# lib/spawn/usage.txt (--help).
 
+# the help text is read only when asked for
 usage() {
-	cat <<'EOF'
-Usage: unshared-cli spawn [OPTIONS] [--] [COMMAND [ARG...]]
-
-Run COMMAND (default: $SHELL -i) in new namespaces, supervised; tear everything
-down when it ends and exit with its status.
-
-Namespaces:
-  -m, --mount   -u, --uts   -i, --ipc   -n, --net   -p, --pid   -U, --user   -C, --cgroup
-                         (a mount namespace is always made: nothing is mounted on the host)
-Instance:
-  --name NAME            instance name (default u-PID); [A-Za-z0-9][A-Za-z0-9_.-]*, <= 64
-  --root TYPE|PATH       root filesystem: a type built by mkroot, or a directory
-  --hostname NAME        hostname inside (implies --uts)
-  --chdir DIR            working directory inside the root
-  --detach, --fork       run in the background, print the name, return once started
-  --pids-max N           at most N tasks in the instance (a fork bomb hits this wall)
-Mounts (in the order given; destinations are inside the root):
-  --data-dir SRC:DST[:ro|:rw]   bind host SRC (directory or file) on DST
-  --bind SRC DST   --ro-bind SRC DST   --dev-bind SRC DST
-  --tmpfs DST   --proc DST   --dev DST   --mqueue DST   --remount-ro DST
-  --overlay SRC DST WORKDIR   --squash IMAGE DST   --squash-overlay IMAGE DST WORKDIR
-  --read-only            the root read-only
-  --ephemeral            changes to the root vanish at exit (overlay on tmpfs)
-  --overlay-dir DIR      changes to the root persist in DIR
-  --no-default-mounts    no minimal /dev and /proc inside the root
-Users and privileges (rootless: run as non-root with --user --map-root-user):
-  -U, --user             a user namespace (default map: your own uid and gid)
-  -r, --map-root-user    your uid and gid are 0 inside (implies --user)
-  --uid-map MAP  --gid-map MAP
-                         "INSIDE OUTSIDE COUNT[,...]" (imply --user)
-  --map-auto             root inside plus your /etc/subuid, /etc/subgid ranges
-  --setuid UID|NAME  --setgid GID|NAME  --groups LIST
-                         the command's ids (names from the root's /etc/passwd, /etc/group)
-  --cap-drop CAPS  --cap-add CAPS
-                         the capabilities the command keeps; CAPS: all or NAME[,NAME...]
-                         (no_new_privs is always set)
-  --seccomp FILE         a seccomp BPF program (raw struct sock_filter array) for the command
-Network:
-  --bridge BR            a veth on host bridge BR (implies --net)
-  --addr CIDR|auto       the instance's address on BR
-  --delay T  --jitter T  --loss P  --rate R
-                         shape what the instance sends on its bridge (100ms,
-                         1%, 10mbit): see 'unshared-cli net --help'
-Readiness (with --detach):
-  --ready COND           return only once COND holds inside the instance:
-                         tcp:PORT, file:/PATH or cmd:'shell code'
-  --ready-timeout S      give up after S seconds (default 30): the instance is
-                         stopped and spawn exits 125
-Hooks (seed-era: the words up to the next --option form shell code; NAME, ROOT,
-NETNS, ADDR, BRIDGE, PID reach it in the environment):
-  --preexec CMD...       on the host, before setup      --postexec CMD...  on the host, after exit
-  --prechroot CMD...     in the namespaces, before entering the root
-  --exec CMD...          inside the root, in order, before COMMAND
-  --chroot CMD...        custom entry wrapper, called as CMD... ROOT COMMAND...
-
-Exit status: COMMAND's; 128+N if it died of signal N; 125 if unshared-cli failed;
-126 if COMMAND could not be executed; 127 if it was not found.
-EOF
+	while IFS= read -r _l; do printf '%s\n' "$_l"; done <"$UNSHARED_LIB/spawn/usage.txt"
 }
 
 cmd_main() {
@@ -111,6 +60,7 @@ cmd_main() {
 			esac
 			shift; n=$((n - 1)) ;;
 		--uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
+			[ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"
 			# --groups '' is meaningful: no supplementary group at all
 			case $a in
 			--groups) need_value "$a" 1 "$n" ;;
@@ -245,14 +195,6 @@ check_dst() {
 	no_newline "$1" "$2"
 }
 
-# check_map OPTION MAP: the characters of "INSIDE OUTSIDE COUNT[,...]"
-# (forkn checks the rest: the numbers, the ranges)
-check_map() {
-	case $2 in
-	*[!0-9\ ,]*) die "$1 '$2': expected INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]" ;;
-	esac
-}
-
 # capability names (capabilities(7), without CAP_): checked here, so that bad
 # input stops before anything is made; pivot turns them into numbers
 cap_names=,ALL,CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,
@@ -260,108 +202,6 @@ cap_names=${cap_names}NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,
 cap_names=${cap_names}SYS_CHROOT,SYS_PTRACE,SYS_PACCT,SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,
 cap_names=${cap_names}SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,MAC_OVERRIDE,MAC_ADMIN,SYSLOG,
 cap_names=${cap_names}WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,
-
-# check_caps OPTION LIST: NAME[,NAME...], any case, CAP_ optional -> $caps
-# (upper case, no CAP_). Only lower-case input costs a fork (tr).
-check_caps() {
-	caps=''
-	case $2 in
-	'' | *[!A-Za-z0-9_,]* | ,* | *, | *,,*) die "$1 '$2': expected all or CAP[,CAP...] (see capabilities(7))" ;;
-	esac
-	_l=$2
-	case $_l in *[a-z]*) _l=$(printf '%s' "$_l" | tr '[:lower:]' '[:upper:]') ;; esac
-	_l=$_l,
-	while [ -n "$_l" ]; do
-		_c=${_l%%,*} _l=${_l#*,}
-		_c=${_c#CAP_}
-		case $cap_names in *",$_c,"*) ;; *) die "$1: unknown capability '$_c' (see capabilities(7))" ;; esac
-		caps=$caps${caps:+,}$_c
-	done
-}
-
-# plan_rootless: the caller is not root. What needs the host's privileges
-# stops here, before anything is made; everything else runs in a user
-# namespace, where the caller is root of its own namespaces only.
-plan_rootless() {
-	[ -z "$bridge$addr" ] ||
-		die "--bridge, --addr: need root (CAP_NET_ADMIN on the host, for a veth on a host bridge); rootless, --net gives a network of its own with lo only"
-	[ -z "$squash" ] ||
-		die "--squash, --squash-overlay: need root (CAP_SYS_ADMIN on the host, to attach a loop device)"
-	[ -n "$ns_user" ] ||
-		die "not root: add --user --map-root-user to spawn in a user namespace of your own, or run as root"
-}
-
-# etc_file FILE KEY: the root's /etc/FILE is a plain file. A symlink could
-# lead out of the root (to the host's): refused when KEY is a name to look up,
-# passed over when it is a number (which needs no lookup)
-etc_file() {
-	if [ -L "$_etc" ] || [ -L "$_etc/$1" ]; then
-		case $2 in *[!0-9]*) die "$_etc/$1: a symbolic link (it could lead out of the root): give numbers" ;; esac
-		return 1
-	fi
-	[ -f "$_etc/$1" ]
-}
-
-# db_find FILE KEY: the entry of the root's /etc/FILE (passwd, group) whose
-# name, or for a number whose id, is KEY -> $db_name $db_id $db_4 (field 4:
-# the primary gid in passwd, the members in group). No fork: read only.
-db_find() {
-	db_name='' db_id='' db_4=''
-	etc_file "$1" "$2" || return 1
-	case $2 in *[!0-9]*) _f=1 ;; *) _f=3 ;; esac
-	while IFS=: read -r _n _ _i _4 _; do
-		case $_f in 1) [ "$_n" = "$2" ] ;; *) [ "$_i" = "$2" ] ;; esac || continue
-		db_name=$_n db_id=$_i db_4=$_4
-		return 0
-	done <"$_etc/$1"
-	return 1
-}
-
-# group_id OPTION GROUP: a group name or number -> $gr_id
-group_id() {
-	if db_find group "$2"; then
-		gr_id=$db_id
-		return 0
-	fi
-	case $2 in *[!0-9]*) die "$1 '$2': no such group in $_etc/group" ;; esac
-	gr_id=$2
-}
-
-# resolve_ids: --setuid, --setgid, --groups into numbers $uid $gid $gids,
-# from the root's own /etc/passwd and /etc/group (the command's view, not the
-# host's). A user found there brings its gid and, as initgroups(3) would, the
-# groups that list it, unless --setgid, --groups say otherwise.
-resolve_ids() {
-	_etc=${root_dir%/}/etc
-	uid='' gid='' gids='' _user=''
-	if [ -n "$set_uid" ]; then
-		if db_find passwd "$set_uid"; then
-			uid=$db_id _user=$db_name
-			[ -n "$set_gid" ] || set_gid=$db_4
-		else
-			case $set_uid in *[!0-9]*) die "--setuid '$set_uid': no such user in $_etc/passwd" ;; esac
-			uid=$set_uid
-		fi
-	fi
-	if [ -n "$set_gid" ]; then
-		group_id --setgid "$set_gid"
-		gid=$gr_id
-	fi
-	if [ -n "$groups_given" ]; then
-		_l=$set_groups${set_groups:+,}
-		while [ -n "$_l" ]; do
-			_g=${_l%%,*} _l=${_l#*,}
-			[ -n "$_g" ] || die "--groups '$set_groups': an empty group name"
-			group_id --groups "$_g"
-			gids=$gids${gids:+,}$gr_id
-		done
-	elif [ -n "$_user" ] && etc_file group "$_user"; then
-		while IFS=: read -r _n _ _i _4 _; do
-			case ,$_4, in *",$_user,"*) gids=$gids${gids:+,}$_i ;; esac
-		done <"$_etc/group"
-		[ -z "$gids" ] || groups_given=1
-	fi
-}
 
 # plan_check: everything the options imply, checked before anything is made
 plan_check() {
@@ -372,7 +212,7 @@ plan_check() {
 		euid=0
 	else
 		self_ids || die "cannot read the caller's uid from /proc/self/status"
-		[ "$euid" = 0 ] || plan_rootless
+		[ "$euid" = 0 ] || { [ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"; plan_rootless; }
 	fi
 	[ -z "$hostname" ] || ns_uts=1
 	# a cgroup holds what leaves the process tree (setsid, double forks) after a
@@ -423,7 +263,10 @@ plan_check() {
 	# child there first)
 	[ -z "$ns_user" ] || [ -z "$bridge" ] ||
 		die "--user with --bridge: not supported yet (the bridge's network namespace is the host user namespace's, which a new one cannot join)"
-	[ -z "$set_uid$set_gid$groups_given" ] || resolve_ids
+	if [ -n "$set_uid$set_gid$groups_given" ]; then
+		[ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"
+		resolve_ids
+	fi
 	[ -z "$shaping" ] || [ -n "$bridge" ] || die "--delay, --jitter, --loss, --rate: need --bridge"
 	if [ -n "$ready" ]; then
 		[ -n "$detach" ] || die "--ready: needs --detach (a foreground spawn returns when its command ends)"
@@ -436,104 +279,78 @@ plan_check() {
 # plan_run PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor
 plan_run() {
 	NAME=$name ROOT=$root_dir NETNS='' ADDR='' BRIDGE=$bridge
-	if [ -z "$bridge$pre_hooks$post_hooks$detach$root_image" ]; then
-		# nothing to do on the host: forkn takes the name (mkdir) and gives it
-		# back, and no sh runs at the end. The hot path forks nothing here.
-		state_base
-		state=$UNSHARED_STATE/$name
-		[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
-		plan_info
-		set -- --state "$state" --new-state --info "$info" ${ns_pid:+--pid} \
-			${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
-			${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
-			${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"
-		exec "$UNSHARED_UTILS/forkn" "$@"
-	fi
-	. "$UNSHARED_LIB/state.sh"
-	[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
-	state_take "$name"
-	[ -z "$root_image" ] || mkdir "$state/root" || die "cannot make $state/root"
-	trap 'state_teardown "$state"' EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM HUP
-	# info first: a teardown from any later point knows the instance's values
-	plan_info
-	printf '%s' "$info" >"$state/info"
-	if [ -n "$pre_hooks$post_hooks" ]; then
-		export NAME ROOT NETNS ADDR BRIDGE
-	fi
-	if [ -n "$post_hooks" ]; then
-		# journaled first, so it runs last: after the network is gone
-		printf '%s' "$post_hooks" >"$state/hook.post"
-		journal hook hook.post
-	fi
-	if [ -n "$pre_hooks" ]; then
-		/bin/sh -c "$pre_hooks" || die "--preexec failed (status $?)"
-	fi
+	# no step of the shell's own on the host (a hook, shaping, an image to
+	# mount): the helpers take the name and give it back, no sh at the end
+	[ -n "$pre_hooks$post_hooks$shaping$root_image" ] || plan_lean "$@"
+	. "$UNSHARED_LIB/spawn/host.sh"
+	plan_host "$@"
+}
+
+# plan_lean PIVOT-ARGV...: the lean path. forkn takes the name (mkdir) or,
+# with --bridge, nsnet up does (in the one process that makes the network),
+# forkn's cleanup is `nsnet down` itself and forkn removes the state and
+# logs the events. Without --bridge, --detach or --ready it forks nothing.
+plan_lean() {
+	state_base
+	state=$UNSHARED_STATE/$name
+	[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
+	_own=--new-state
 	if [ -n "$bridge" ]; then
-		net_setup
-		plan_info
-		printf '%s' "$info" >"$state/info"
+		# a signal before forkn has taken over: the shell gives it all back
+		trap 'lean_undo INT; exit 130' INT
+		trap 'lean_undo TERM; exit 143' TERM HUP
+		ADDR=$("$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
+			--labels "$net_lbl_bridge" "$net_lbl_addr" \
+			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
+			--veth "uc$$" "$bridge" "$name" "$addr") || exit 125
+		NETNS=$name _own=--adopt-state
+		# tests only: a window to signal or kill the front end in
+		[ "${UNSHARED_TEST_PAUSE:-}" != net ] || sleep 3
 	fi
-	if [ -n "$shaping" ]; then
-		fault_target "$state" "$name"
-		journal shape "$f_host" "$name"
-		fault_apply "$state" "$name"
-		fault_event "$name"
-	fi
+	plan_info
 	if [ -n "$detach" ]; then
-		# --detach returns once the command has really started: pivot closes
-		# fd 3 at its exec of the command, or writes to it if it never will
 		_pivot=$1; shift
 		set -- "$_pivot" --exec-fd 3 "$@"
 	fi
-	# a cgroup holds the instance: forkn's child and all it forks, never the
-	# hooks above, never the supervisor (gc ends what a killed one left)
-	set -- --state "$state" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
-		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} \
+	set -- --state "$state" "$_own" --info "$info" --events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"
-	if [ -n "$detach" ]; then
-		# from here the instance is forkn's: a signal now must not make this
-		# shell tear down what forkn runs (forkn resets these for itself)
-		trap '' INT TERM HUP
-		"$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null || exit 125
-		trap - EXIT
-		read -r _sup _ 2>/dev/null <"$state/pid" || _sup=''
-		event started "$name" pid:="$_sup" addr="$ADDR" bridge="$bridge"
-		[ -z "$ready" ] || spawn_ready
-		printf '%s\n' "$name"
-		exit 0
+	if [ -n "$bridge" ]; then
+		set -- --cleanup-exec "$UNSHARED_UTILS/nsnet" --cleanup-arg down --cleanup-arg --net-dir \
+			--cleanup-arg "$UNSHARED_STATE/.net" --cleanup-arg --journal --cleanup-arg "$state/journal" "$@"
 	fi
-	trap - EXIT INT TERM HUP
-	event started "$name" pid:=$$ addr="$ADDR" bridge="$bridge"
-	exec "$UNSHARED_UTILS/forkn" "$@"
+	if [ -z "$detach" ]; then
+		trap - INT TERM HUP
+		exec "$UNSHARED_UTILS/forkn" "$@"
+	fi
+	# forkn --detach returns once the command has really started (pivot
+	# closes fd 3 at its exec); on a failure forkn has undone it all
+	trap '' INT TERM HUP
+	if ! "$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null; then
+		# forkn undid it all, unless it died before it could
+		[ -z "$bridge" ] || lean_undo || :
+		exit 125
+	fi
+	if [ -n "$ready" ]; then
+		. "$UNSHARED_LIB/state.sh"
+		. "$UNSHARED_LIB/spawn/host.sh"
+		spawn_ready
+	fi
+	printf '%s\n' "$name"
+	exit 0
 }
 
-# spawn_ready: --ready, once the detached instance has started. Not ready in
-# time, or ended first: it is stopped, its last output shown, spawn exits 125.
-spawn_ready() {
-	# the log, kept open: the teardown removes the file
-	{ command exec 6<"$state/log"; } 2>/dev/null || exec 6</dev/null
-	trap 'spawn_unready interrupted; exit 130' INT
-	trap 'spawn_unready interrupted; exit 143' TERM HUP
-	_rc=0
-	ready_wait "$state" "$name" "$ready" "$ready_cs" || _rc=$?
-	trap - INT TERM HUP
-	case $_rc in
-	0) event ready "$name" cond="$ready"; exec 6<&-; return 0 ;;
-	1) spawn_unready "not ready after ${ready_to}s ($ready)" ;;
-	*) spawn_unready "ended before it was ready ($ready)" ;;
-	esac
-	exit 125
-}
-
-spawn_unready() {
-	event failed "$name" reason="$1"
-	/bin/sh "$UNSHARED_SELF" stop --timeout 5 -- "$name" >/dev/null 2>&1 6<&- || :
-	warn "$name: $1; its last output:"
-	tail -n 20 <&6 >&2 || :
+# lean_undo [SIGNAL]: the lean path's network, when the front end is stopped
+# before forkn took over (nsnet up already rolled back a failure of its own)
+lean_undo() {
+	trap '' INT TERM HUP
+	[ -z "${1:-}" ] || warn "$name: stopped during setup (SIG$1): undone"
+	# ours while DIR/pid still names this shell (nsnet up --owner $$): a
+	# supervisor that took it over rewrote it, and undoes it on its own
+	read -r _p _ 2>/dev/null <"$state/pid" && [ "$_p" = $$ ] || return 0
+	"$UNSHARED_UTILS/nsnet" down --net-dir "$UNSHARED_STATE/.net" --journal "$state/journal" &&
+		rm -f -- "$state/journal" "$state/pid" && rmdir -- "$state"
 }
 
 # plan_info -> $info: the plan as KEY=VALUE lines, for list and for hooks run at

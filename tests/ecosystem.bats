@@ -280,6 +280,7 @@ installed_files() {
 	local f
 	echo "$1/bin/unshared-cli"
 	for f in "$TOP"/lib/*.sh; do echo "$1/lib/unshared-cli/lib/${f##*/}"; done
+	for f in "$TOP"/lib/spawn/*; do echo "$1/lib/unshared-cli/lib/spawn/${f##*/}"; done
 	for f in forkn pivot nsnet delayq initnetns destroynetns mkchroot; do
 		[ ! -f "$TOP/utils/$f" ] || echo "$1/lib/unshared-cli/utils/$f"
 	done

@@ -7,7 +7,7 @@ sh_files() {
 	cd "$TOP" || return 1
 	{
 		echo unshared-cli
-		ls lib/*.sh
+		ls lib/*.sh lib/spawn/*.sh
 		grep -lE '^#! */(usr/)?bin/(env )?sh' utils/* roots/* bench/* tests/run 2>/dev/null
 	} | sort -u
 }

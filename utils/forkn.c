@@ -48,6 +48,8 @@ static struct {
 	bool detach;
 	const char *state_dir;
 	bool new_state; /* --new-state: forkn makes DIR and removes it at the end */
+	bool adopt_state; /* --adopt-state: the caller made DIR; forkn removes it */
+	const char *events; /* --events FILE: started and exited, as JSON lines */
 	const char *info; /* --info TEXT: DIR/info */
 	const char *cgroup; /* --cgroup PATH: the instance's own cgroup (v2) */
 	int exec_fd; /* --exec-fd N: the command's fd N closes at its exec */
@@ -64,6 +66,7 @@ static int state_fd = -1; /* --state DIR */
 static void run_cleanup(int status);
 static void end_descendants(void);
 static void remove_state(void);
+static void log_exited(int status);
 static void end_cgroup(void);
 static void end_pids_limit(void);
 
@@ -110,6 +113,7 @@ __attribute__((noreturn, format(printf, 2, 3))) static void fail(int err, const 
 	end_pids_limit();
 	run_cleanup(EXIT_SETUP);
 	remove_state();
+	log_exited(EXIT_SETUP);
 	/* only now: the detaching caller must not return while our cleanup
 	 * still runs, or its own failure path would run a second one beside it */
 	report_failure(msg, err);
@@ -140,6 +144,10 @@ __attribute__((noreturn)) static void usage(void)
 	      "                        from 1 up (newuidmap/newgidmap unless run as root)\n"
 	      "  --state DIR           write DIR/pid (\"PID STARTTIME\") and DIR/cmdpid\n"
 	      "  --new-state           with --state: make DIR (fails if it exists), remove it at the end\n"
+	      "  --adopt-state         with --state: DIR was made for us (nsnet up --new-state):\n"
+	      "                        remove it at the end; a journal left by a failed cleanup\n"
+	      "                        keeps it for gc\n"
+	      "  --events FILE         append \"started\" and \"exited\" events (JSON lines) to FILE\n"
 	      "  --info TEXT           with --state: write TEXT to DIR/info\n"
 	      "  --cgroup NAME         run CMD in a new cgroup (v2) NAME.PID below forkn's own (or at\n"
 	      "                        NAME, if absolute), removed at the end; best effort: without a\n"
@@ -160,7 +168,8 @@ __attribute__((noreturn)) static void usage(void)
 enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
 	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD,
-	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO, OPT_PIDS_MAX
+	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO, OPT_PIDS_MAX,
+	OPT_ADOPT_STATE, OPT_EVENTS
 };
 
 /* A usage error names the offending argument; getopt's own messages are off
@@ -205,6 +214,8 @@ static void parse_options(int argc, char **argv)
 		{ "pid", no_argument, NULL, OPT_PID },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "new-state", no_argument, NULL, OPT_NEW_STATE },
+		{ "adopt-state", no_argument, NULL, OPT_ADOPT_STATE },
+		{ "events", required_argument, NULL, OPT_EVENTS },
 		{ "info", required_argument, NULL, OPT_INFO },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "detach", no_argument, NULL, OPT_DETACH },
@@ -232,6 +243,8 @@ static void parse_options(int argc, char **argv)
 		case OPT_PID: cfg.pidns = true; break;
 		case OPT_STATE: cfg.state_dir = optarg; break;
 		case OPT_NEW_STATE: cfg.new_state = true; break;
+		case OPT_ADOPT_STATE: cfg.adopt_state = true; break;
+		case OPT_EVENTS: cfg.events = optarg; break;
 		case OPT_INFO: cfg.info = optarg; break;
 		case OPT_CGROUP: cfg.cgroup = optarg; break;
 		case OPT_DETACH: cfg.detach = true; break;
@@ -467,8 +480,12 @@ static void parse_args(int argc, char **argv)
 		die("--pids-max needs --cgroup");
 	if (cfg.exec_fd >= 0 && !cfg.detach)
 		die("--exec-fd needs --detach");
-	if ((cfg.new_state || cfg.info) && !cfg.state_dir)
-		die("--new-state and --info need --state");
+	if ((cfg.new_state || cfg.adopt_state || cfg.info) && !cfg.state_dir)
+		die("--new-state, --adopt-state and --info need --state");
+	if (cfg.events && !cfg.state_dir)
+		die("--events needs --state");
+	if (cfg.new_state && cfg.adopt_state)
+		die("--new-state and --adopt-state exclude each other");
 	cfg.cleanup_argv[0] = cfg.cleanup_exec;
 	if (cfg.userns)
 		plan_maps();
@@ -732,20 +749,29 @@ static void make_state(void)
 	}
 }
 
-/* --new-state, at the very end: what forkn made, forkn removes. Anything else
- * found there (a journal some cleanup could not replay) keeps the directory
- * for gc. */
+/* --new-state, --adopt-state, at the very end: the instance's files go, and
+ * the journal once the cleanup has undone it. Anything else found there (a
+ * journal the cleanup could not replay) keeps the directory for gc. */
+static bool cleanup_failed; /* the cleanup ran and did not exit 0 */
+static bool state_left; /* the directory could not be removed */
+
 static void remove_state(void)
 {
-	static const char *const files[] = { "pid", "cmdpid", "info", "cgroup" };
+	static const char *const files[] = { "pid", "cmdpid", "info", "cgroup", "log", "journal" };
+	size_t n = sizeof(files) / sizeof(files[0]);
 
-	if (!cfg.new_state || state_fd < 0)
+	if (!(cfg.new_state || cfg.adopt_state) || state_fd < 0)
 		return;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	if (cleanup_failed)
+		n--; /* the journal stays: gc replays it */
+	for (size_t i = 0; i < n; i++)
 		if (unlinkat(state_fd, files[i], 0) < 0 && errno != ENOENT)
 			warn_msg("remove %s/%s: %s", cfg.state_dir, files[i], strerror(errno));
-	if (rmdir(cfg.state_dir) < 0 && errno != ENOENT)
-		warn_msg("remove %s: %s", cfg.state_dir, strerror(errno));
+	if (rmdir(cfg.state_dir) < 0 && errno != ENOENT) {
+		if (!cleanup_failed)
+			warn_msg("remove %s: %s", cfg.state_dir, strerror(errno));
+		state_left = true;
+	}
 }
 
 /* DIR/pid: the supervisor, with its start time so a reused pid is told apart. */
@@ -763,6 +789,149 @@ static void open_state(void)
 	write_state("pid", "%d %llu\n", (int)getpid(), start);
 	if (cfg.info)
 		write_info();
+}
+
+/* ---- --events FILE ---- */
+
+/* The event log of lib/ready.sh, written the same way: one line per event,
+ * one write(2) with O_APPEND, so concurrent writers never interleave. A write
+ * that fails is not the instance's failure. */
+#define EVENTS_ROTATE (4096L * 1024) /* past this the log moves to FILE.1 */
+
+static bool cmd_started; /* DIR/cmdpid was written: "exited" is due */
+
+/* V (LEN bytes) as a JSON string, as ev_str does: quotes and backslashes
+ * escaped, control characters dropped; nothing at all is null. */
+static void json_str(char *out, size_t size, const char *v, size_t len)
+{
+	size_t o = 0;
+
+	if (!v || !len) {
+		snprintf(out, size, "null");
+		return;
+	}
+	out[o++] = '"';
+	for (size_t i = 0; i < len && o + 3 < size; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (c == '"' || c == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/* KEY's value in the --info text ("KEY=VALUE" lines), or NULL */
+static const char *info_value(const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = cfg.info; p && *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (n > klen && strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			*len = n - klen - 1;
+			return p + klen + 1;
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The time as lib/ready.sh's ev_now tells it, so that the lines of both
+ * writers sort: the boot time of /proc/stat plus the time since boot. */
+static bool event_time(long long *sec, long *cs)
+{
+	static long long btime = -1;
+	struct timespec up;
+
+	if (btime < 0) {
+		char buf[8192], *p;
+		int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read_full(fd, buf, sizeof(buf) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			return false;
+		buf[n] = '\0';
+		p = strstr(buf, "\nbtime ");
+		if (!p || sscanf(p + 7, "%lld", &btime) != 1)
+			return false;
+	}
+	if (clock_gettime(CLOCK_BOOTTIME, &up) < 0)
+		return false;
+	*sec = btime + up.tv_sec;
+	*cs = up.tv_nsec / 10000000;
+	return true;
+}
+
+static void log_event(const char *kind, const char *fields)
+{
+	char name[320], line[1024], old[PATH_MAX];
+	const char *v;
+	size_t len = 0;
+	long long sec;
+	long cs;
+	struct stat st;
+	int fd, n;
+
+	if (!cfg.events)
+		return;
+	v = info_value("name", &len);
+	if (!v) {
+		v = strrchr(cfg.state_dir, '/');
+		v = v ? v + 1 : cfg.state_dir;
+		len = strlen(v);
+	}
+	json_str(name, sizeof(name), v, len);
+	if (!event_time(&sec, &cs))
+		return;
+	n = snprintf(line, sizeof(line), "{\"time\": %lld.%02ld, \"event\": \"%s\", \"name\": %s%s}\n",
+		     sec, cs, kind, name, fields);
+	if (n < 0 || n >= (int)sizeof(line))
+		return;
+	fd = open(cfg.events, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) == n && fstat(fd, &st) == 0 && st.st_size > EVENTS_ROTATE &&
+	    snprintf(old, sizeof(old), "%s.1", cfg.events) < (int)sizeof(old))
+		rename(cfg.events, old); /* followers use tail -F: the name */
+	close(fd);
+}
+
+/* "started": the command runs; the supervisor's pid, the address and bridge */
+static void log_started(void)
+{
+	char fields[512], addr[64], bridge[64];
+	const char *v;
+	size_t len = 0;
+
+	if (!cfg.events)
+		return;
+	v = info_value("addr", &len);
+	json_str(addr, sizeof(addr), v, v ? len : 0);
+	v = info_value("bridge", &len);
+	json_str(bridge, sizeof(bridge), v, v ? len : 0);
+	snprintf(fields, sizeof(fields), ", \"pid\": %d, \"addr\": %s, \"bridge\": %s", (int)getpid(), addr,
+		 bridge);
+	log_event("started", fields);
+}
+
+/* "exited", once the teardown is over (only for a command that started) */
+static void log_exited(int status)
+{
+	char fields[96];
+
+	if (!cmd_started)
+		return;
+	snprintf(fields, sizeof(fields), ", \"status\": %d%s", status,
+		 state_left ? ", \"teardown\": \"incomplete\"" : "");
+	log_event("exited", fields);
 }
 
 /* ---- --cgroup PATH ---- */
@@ -1417,6 +1586,7 @@ static pid_t start_init(int pdeath[2])
 		fail(n < 0 ? errno : 0, "find the command under the pid namespace init %d", (int)child_pid);
 	if (state_fd >= 0)
 		write_state("cmdpid", "%d\n", (int)cmd);
+	cmd_started = true;
 	if (close(recorded[1]) < 0) /* EOF: the init may reap pid 2 now */
 		fail(errno, "release the pid namespace init");
 	return cmd;
@@ -1450,6 +1620,7 @@ static void start_child(void)
 		release_user_child(child_pid);
 		if (state_fd >= 0)
 			write_state("cmdpid", "%d\n", (int)cmd);
+		cmd_started = true;
 	}
 	/* keep pdeath[1] open until we exit: that is the whole point */
 	if (close(pdeath[0]) < 0)
@@ -1650,11 +1821,13 @@ static void run_cleanup(int status)
 	snprintf(st, sizeof(st), "%d", status);
 	snprintf(self, sizeof(self), "%d", (int)getpid());
 	if (setenv("UNSHARED_STATUS", st, 1) < 0 || setenv("PID", self, 1) < 0) {
+		cleanup_failed = true;
 		warn_msg("cleanup not run: setenv: %s", strerror(errno));
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
+		cleanup_failed = true;
 		warn_msg("cleanup not run: fork: %s", strerror(errno));
 		return;
 	}
@@ -1662,12 +1835,15 @@ static void run_cleanup(int status)
 		exec_cleanup();
 	while (waitpid(pid, &ws, 0) < 0) {
 		if (errno != EINTR) {
+			cleanup_failed = true;
 			warn_msg("wait for the cleanup: %s", strerror(errno));
 			return;
 		}
 	}
-	if (exit_status(ws) != 0)
+	if (exit_status(ws) != 0) {
+		cleanup_failed = true;
 		warn_msg("cleanup failed with status %d", exit_status(ws));
+	}
 }
 
 int main(int argc, char **argv)
@@ -1689,11 +1865,13 @@ int main(int argc, char **argv)
 	start_child();
 	wait_exec();
 	report_started();
+	log_started();
 	status = supervise();
 	end_descendants();
 	end_cgroup();
 	end_pids_limit();
 	run_cleanup(status);
 	remove_state();
+	log_exited(status);
 	return status;
 }

@@ -54,6 +54,10 @@ static const char usage_text[] =
 	"options:\n"
 	"  --net-dir DIR      per-bridge files in DIR/BRIDGE/ (lock, hosts, bridge)\n"
 	"  --journal FILE     up: journal each resource here before acquiring it\n"
+	"  --new-state DIR    up: make DIR (the instance's name lock: fails if it exists)\n"
+	"                     and journal in DIR/journal; a failed up removes DIR again\n"
+	"  --owner PID        with --new-state: write DIR/pid, \"PID STARTTIME\", for the\n"
+	"                     process that will supervise the instance (gc's liveness test)\n"
 	"  --veth PREFIX      up: the host end is PREFIX, or PREFIXxK if taken (default ucPID)\n"
 	"  --as SUB           messages say \"unshared-cli: SUB: ...\"\n"
 	"  --labels BR ADDR   how messages name the bridge and the address (--bridge --addr)\n"
@@ -68,6 +72,8 @@ static const char usage_text[] =
 
 struct opts {
 	const char *net_dir, *journal, *veth;
+	const char *new_state; /* up --new-state DIR */
+	const char *owner;     /* up --owner PID: DIR/pid */
 	const char *lbl_bridge, *lbl_addr;
 	bool quiet;
 };
@@ -1025,6 +1031,17 @@ struct up {
 
 static struct up *up_now; /* what fail() rolls back */
 
+/* --new-state, given back: its files, then the directory */
+static int remove_state(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/pid", opt.new_state);
+	if ((unlink(path) < 0 && errno != ENOENT) || (unlink(opt.journal) < 0 && errno != ENOENT))
+		return -1;
+	return rmdir(opt.new_state);
+}
+
 /* Undo what this run journaled, bottom-up, as a teardown would; if all of it
  * is gone, its lines leave the journal too. */
 static void rollback(void)
@@ -1047,6 +1064,9 @@ static void rollback(void)
 			ok = false;
 	if (ok && ftruncate(jr.fd, jr.start) < 0)
 		warn_msg("journal %s: %s", opt.journal, strerror(errno));
+	/* --new-state: all undone, so the name is free again */
+	if (ok && opt.new_state && remove_state() < 0)
+		warn_msg("remove %s: %s", opt.new_state, strerror(errno));
 	if (!ok)
 		warn_msg("could not undo all of it: the journal %s keeps what is left", opt.journal);
 }
@@ -1476,14 +1496,79 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* --new-state DIR: the name is taken here, as forkn --new-state would: mkdir
+ * is atomic, of two spawns racing for a name exactly one wins. The journal
+ * goes inside it, and forkn --adopt-state removes both at the end. */
+static void give_state_back(void)
+{
+	if (up_now) {
+		rollback(); /* removes the directory once all is undone */
+		return;
+	}
+	if (remove_state() < 0)
+		warn_msg("remove %s: %s", opt.new_state, strerror(errno));
+}
+
+/* DIR/pid: "PID STARTTIME" of the owner (field 22 of /proc/PID/stat), the
+ * way forkn writes it: gc tells a dead owner from a live one by it */
+static void write_owner(void)
+{
+	char path[PATH_MAX], buf[1024], *p, *end;
+	long pid = strtol(opt.owner, &end, 10);
+	unsigned long long start = 0;
+	int fd, len;
+	ssize_t n;
+
+	if (!*opt.owner || *end || pid < 1 || pid > 4194304)
+		die("--owner '%s': a process id", opt.owner);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		die_errno("--owner %ld: read %s", pid, path);
+	close(fd);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (int f = 2; p && f < 22; f++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", &start) != 1)
+		die("--owner %ld: no start time in %s", pid, path);
+	snprintf(path, sizeof(path), "%s/pid", opt.new_state);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	len = snprintf(buf, sizeof(buf), "%ld %llu\n", pid, start);
+	if (fd < 0 || write(fd, buf, (size_t)len) != len || close(fd) < 0)
+		die_errno("write %s", path);
+}
+
+static void take_state(struct up *u)
+{
+	static char journal[PATH_MAX];
+
+	if (opt.journal)
+		die("up: --journal or --new-state, not both");
+	if (snprintf(journal, sizeof(journal), "%s/journal", opt.new_state) >= (int)sizeof(journal))
+		die("--new-state '%s': too long", opt.new_state);
+	if (mkdir(opt.new_state, 0700) < 0) {
+		if (errno == EEXIST)
+			die("name '%s' is in use", u->p.name);
+		die_errno("make state directory %s", opt.new_state);
+	}
+	opt.journal = journal;
+	die_hook = give_state_back;
+	if (opt.owner)
+		write_owner();
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	static struct up u = { .lock = -1, .ns_fd = -1, .inner = { .fd = -1 } };
 	char veth[16];
 
 	plan_args(&u.p, argc, argv, "up");
+	if (opt.new_state)
+		take_state(&u);
 	if (!opt.net_dir || !opt.journal)
-		die("up: needs --net-dir and --journal");
+		die("up: needs --net-dir and --journal (or --new-state)");
 	if (!opt.veth) {
 		snprintf(veth, sizeof(veth), "uc%d", (int)getpid());
 		opt.veth = veth;
@@ -1599,6 +1684,10 @@ static int parse_opts(int argc, char **argv, int i)
 			opt.net_dir = argv[++i];
 		else if (strcmp(a, "--journal") == 0)
 			opt.journal = argv[++i];
+		else if (strcmp(a, "--new-state") == 0)
+			opt.new_state = argv[++i];
+		else if (strcmp(a, "--owner") == 0)
+			opt.owner = argv[++i];
 		else if (strcmp(a, "--veth") == 0)
 			opt.veth = argv[++i];
 		else if (strcmp(a, "--as") == 0)
@@ -1625,6 +1714,9 @@ int main(int argc, char **argv)
 	i = parse_opts(argc, argv, 2);
 	absolute("--net-dir", opt.net_dir);
 	absolute("--journal", opt.journal);
+	absolute("--new-state", opt.new_state);
+	if (opt.owner && !opt.new_state)
+		die("--owner needs --new-state");
 	umask(022);
 	/* never pin a mount the caller may want to unmount */
 	if (chdir("/") < 0)

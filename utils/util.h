@@ -20,6 +20,9 @@ static const char *helper_name = "helper";
 /* A helper that reports "the command is running" by closing this fd at exec
  * (FD_CLOEXEC) says "it never will" by writing one byte before it dies. */
 static int exec_notify_fd = -1;
+/* Run once by die*() before the exit: a helper that holds something it must
+ * give back on any failure (nsnet's state directory) sets it. */
+static void (*die_hook)(void);
 
 __attribute__((format(printf, 2, 0))) static inline void vwarn_msg(int err, const char *fmt, va_list ap)
 {
@@ -50,6 +53,12 @@ die_code(int code, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn_msg(err, fmt, ap);
 	va_end(ap);
+	if (die_hook) {
+		void (*hook)(void) = die_hook;
+
+		die_hook = NULL;
+		hook();
+	}
 	if (exec_notify_fd >= 0 && write(exec_notify_fd, "", 1) < 0)
 		_exit(code); /* the waiter sees EOF and then our status: enough */
 	_exit(code);

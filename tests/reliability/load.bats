@@ -30,6 +30,8 @@ counts() {
 	run --separate-stderr "$UC" spawn --name rel-l --root "$BB" --bridge ut-rel4 --addr 10.254.0.2/24 -- /bin/ip -o -4 addr show dev eth0
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" 10.254.0.2/24 "* ]]
+	# its veth goes with its namespace, asynchronously: count once it has
+	wait_for eval '[ -z "$(ip -o link show master ut-rel4)" ]'
 	counts >"$T/c.before"
 	t0=$(date +%s%N)
 	for i in $(seq "$n"); do

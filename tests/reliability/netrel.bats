@@ -79,7 +79,8 @@ ports() { ip -o link show master "$1" 2>/dev/null | grep -c . || true; }
 		sp=$!
 		"$UC" stop --timeout 1 rel-ss >"$T/st.out" 2>&1 &
 		st=$!
-		wait "$sp" || { grep -q "in use" "$T/sp.out" || { cat "$T/sp.out"; false; }; }
+		# the spawn wins, or finds the name in use, or is stopped during setup
+		wait "$sp" || { grep -qE "in use|stopped during setup" "$T/sp.out" || { cat "$T/sp.out"; false; }; }
 		wait "$st" || { grep -qE "no instance|still running" "$T/st.out" || { cat "$T/st.out"; false; }; }
 		# whoever won, a final stop leaves nothing
 		if [ -e "$S/rel-ss" ]; then "$UC" stop --timeout 1 rel-ss; fi
