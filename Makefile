@@ -142,3 +142,68 @@ bench: all
 	bench/run $(BENCHFLAGS)
 
 .PHONY: all deps check check-sanitize demo clean install uninstall deb bench
+
+# ---- fuzz: the helpers' argument parsing under AFL++ (not in check, not in CI) ----
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_HELPERS="forkn pivot nsnet delayq"]
+# Each helper is built from utils/HELPER.c by afl-clang-fast with ASan and
+# UBSan, -DFUZZ_PARSE_ONLY (its FUZZ_PARSE_ONLY guards return once the
+# arguments are parsed and checked, before the first action: a helper without
+# them is refused) and -Dmain=fuzz_helper_main, behind tests/fuzz/argv.c, which
+# turns the input (words separated by NUL bytes) into argv. afl-fuzz runs on
+# each for FUZZ_SECONDS, one after the other, seeded from tests/fuzz/corpus/
+# HELPER, with the option names of the source and the strings it compares
+# against as a dictionary; inside bwrap when there is one (read-only host, no
+# capabilities, its own network, pid and ipc namespaces), so that even a
+# missing guard could act on nothing. Everything is written under build/fuzz:
+# build/fuzz/out/HELPER/default/{crashes,hangs,queue}, build/fuzz/HELPER.log.
+# A second run resumes the first; `rm -rf build/fuzz` starts afresh. Each
+# crash kept becomes tests/fuzz/crashes/HELPER/NAME, replayed by tests/fuzz.bats.
+FUZZ_SECONDS ?= 60
+FUZZ_HELPERS ?= forkn pivot nsnet delayq
+FUZZ_SRC ?= utils
+FUZZ_DIR = build/fuzz
+FUZZ_CC ?= afl-clang-fast
+FUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer
+FUZZ_AFLFLAGS ?= -t 1000
+FUZZ_SANDBOX ?= $(if $(shell command -v bwrap 2>/dev/null),bwrap --ro-bind / / --dev /dev --proc /proc \
+	--tmpfs /tmp --bind '$(CURDIR)/$(FUZZ_DIR)' '$(CURDIR)/$(FUZZ_DIR)' --unshare-all --cap-drop ALL \
+	--die-with-parent --chdir '$(CURDIR)' --)
+FUZZ_ENV = AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_NO_AFFINITY=1 AFL_AUTORESUME=1 AFL_FAST_CAL=1 \
+	AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CRASHES=1
+
+fuzz: $(FUZZ_HELPERS:%=$(FUZZ_DIR)/bin/%)
+	@command -v afl-fuzz >/dev/null || { echo "fuzz: afl-fuzz not found (apt-get install afl++)" >&2; exit 1; }
+	@mkdir -p $(FUZZ_DIR)/out; found=0; \
+	for h in $(FUZZ_HELPERS); do \
+		echo "fuzz: $$h, $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/$$h.log)"; \
+		$(FUZZ_ENV) $(FUZZ_SANDBOX) afl-fuzz -V $(FUZZ_SECONDS) $(FUZZ_AFLFLAGS) -i tests/fuzz/corpus/$$h \
+			-o $(FUZZ_DIR)/out/$$h -x $(FUZZ_DIR)/$$h.dict -- $(FUZZ_DIR)/bin/$$h \
+			>$(FUZZ_DIR)/$$h.log 2>&1 || { tail -n 20 $(FUZZ_DIR)/$$h.log >&2; exit 1; }; \
+		s=$(FUZZ_DIR)/out/$$h/default/fuzzer_stats; \
+		awk -F' *: *' -v h=$$h '{ v[$$1] = $$2 } END { printf "fuzz: %s: %s execs in %s s (%s/s), %s paths, %s crashes, %s hangs\n", \
+			h, v["execs_done"], v["run_time"], v["execs_per_sec"], v["corpus_count"], v["saved_crashes"], v["saved_hangs"] }' $$s; \
+		for c in $(FUZZ_DIR)/out/$$h/default/crashes/id:*; do \
+			[ -f "$$c" ] || continue; found=1; \
+			printf '  crash: %s: argv' "$$c"; tr '\0' '\n' <"$$c" | head -c 300 | sed 's/^/ [/; s/$$/]/' | tr -d '\n'; echo; \
+		done; \
+	done; \
+	[ "$$found" = 0 ] || { echo "fuzz: crashes found: keep each as tests/fuzz/crashes/HELPER/NAME (see tests/fuzz.bats)" >&2; exit 1; }
+
+$(FUZZ_DIR)/bin/%: $(FUZZ_SRC)/%.c tests/fuzz/argv.c utils/util.h utils/sys.h
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found (apt-get install afl++)" >&2; exit 1; }
+	@grep -q '^#ifdef FUZZ_PARSE_ONLY' $< || { echo "fuzz: $< has no FUZZ_PARSE_ONLY guard" \
+		"(#ifdef FUZZ_PARSE_ONLY / return 0; / #endif once its arguments are checked): refusing to fuzz a helper that would act" >&2; exit 1; }
+	mkdir -p $(FUZZ_DIR)/obj $(@D)
+	rm -f $(FUZZ_DIR)/$*.auto.dict
+	AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_LLVM_DICT2FILE='$(CURDIR)/$(FUZZ_DIR)/$*.auto.dict' \
+		$(FUZZ_CC) -std=c11 -Wall -Wextra -Iutils $(FUZZ_CFLAGS) -DFUZZ_PARSE_ONLY -Dmain=fuzz_helper_main \
+		-c -o $(FUZZ_DIR)/obj/$*.o $<
+	AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(FUZZ_CC) -std=c11 -Wall -Wextra $(FUZZ_CFLAGS) \
+		-c -o $(FUZZ_DIR)/obj/$*-argv.o tests/fuzz/argv.c
+	AFL_QUIET=1 AFL_USE_ASAN=1 AFL_USE_UBSAN=1 $(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ \
+		$(FUZZ_DIR)/obj/$*.o $(FUZZ_DIR)/obj/$*-argv.o
+	{ sed -nE 's/.*\{ *"([a-z][a-z-]*)", *(no|required)_argument.*/"--\1"/p' $<; \
+		grep -oE '"--?[a-z][a-z-]*"' $<; cat $(FUZZ_DIR)/$*.auto.dict 2>/dev/null; } | \
+		awk 'length($$0) <= 100 && !seen[$$0]++' >$(FUZZ_DIR)/$*.dict
+
+.PHONY: fuzz

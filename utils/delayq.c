@@ -538,6 +538,9 @@ int main(int argc, char **argv)
 
 	helper_name = "delayq";
 	parse_options(argc, argv);
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	close_inherited();
 	if (chdir("/") < 0)
 		die_errno("chdir /");

@@ -1852,6 +1852,9 @@ int main(int argc, char **argv)
 
 	helper_name = "forkn";
 	parse_args(argc, argv);
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	ensure_stdio();
 	if (cfg.new_state)
 		make_state();

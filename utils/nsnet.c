@@ -1272,8 +1272,14 @@ static void locked_part(struct up *u)
 {
 	char path[PATH_MAX];
 
-	/* DIR/BRIDGE: mkdir -p (DIR's parent, the registry, exists) */
+	/* DIR/BRIDGE: mkdir -p (DIR's parent, the registry, exists); on first
+	 * use of BRIDGE, bad input is refused before anything is made, this
+	 * directory included (checked again under the lock below) */
 	path_in(path, sizeof(path), opt.net_dir, u->p.bridge, "");
+	if (access(path, F_OK) < 0) {
+		bridge_read(&u->host, u->p.bridge, &u->p.br);
+		plan_check(&u->host, &u->p);
+	}
 	if (mkdir(opt.net_dir, 0755) < 0 && errno != EEXIST)
 		die_errno("cannot create %s", opt.net_dir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -1464,6 +1470,9 @@ static int cmd_check(int argc, char **argv)
 	int fd;
 
 	plan_args(&p, argc, argv, "check");
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	nl_open(&nl);
 	bridge_read(&nl, p.bridge, &p.br);
 	if (p.br.is_bridge && !p.br.gw && opt.net_dir) {
@@ -1565,6 +1574,9 @@ static int cmd_up(int argc, char **argv)
 	char veth[16];
 
 	plan_args(&u.p, argc, argv, "up");
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	if (opt.new_state)
 		take_state(&u);
 	if (!opt.net_dir || !opt.journal)
@@ -1638,10 +1650,16 @@ static int cmd_down(int argc, char **argv)
 	if (opt.journal) {
 		if (argc)
 			die("down: --journal FILE or ENTRY..., not both");
+#ifdef FUZZ_PARSE_ONLY
+		return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 		return down_journal(&d, opt.journal);
 	}
 	if (!argc)
 		die("down: expected ENTRY... or --journal FILE (see nsnet --help)");
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	for (int i = 0; i < argc; i++)
 		if (undo_line(&d, argv[i]) < 0)
 			rc = 1;

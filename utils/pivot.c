@@ -304,6 +304,10 @@ static void parse_groups(struct privs *pv, const char *list)
 
 	for (const char *p = list; *p; p++)
 		n += *p == ',';
+	/* given again: the last one wins (make fuzz found the list kept growing
+	 * into an array sized for the new one alone) */
+	free(pv->groups);
+	pv->ngroups = 0;
 	pv->groups = calloc(n ? n : 1, sizeof(gid_t));
 	if (!pv->groups)
 		die("--groups: out of memory");
@@ -1526,6 +1530,9 @@ int main(int argc, char **argv)
 	helper_name = "pivot";
 	parse(argc, argv, &cfg);
 	validate(&cfg);
+#ifdef FUZZ_PARSE_ONLY
+	return 0; /* make fuzz: the arguments are parsed, nothing is done */
+#endif
 	enter_namespaces(&cfg);
 	prepare_images(&cfg);
 	prepare_root(&cfg);
