@@ -255,8 +255,22 @@ plan_check() {
 	if [ -n "$bridge$addr" ]; then
 		[ -n "$bridge" ] || die "--addr: needs --bridge"
 		ns_net=1
-		. "$UNSHARED_LIB/net.sh"
-		net_check
+		if [ -n "$pre_hooks$post_hooks$shaping$root_image" ]; then
+			. "$UNSHARED_LIB/net.sh"
+			net_check
+		else
+			# the lean path: nsnet up checks the rest, before it makes
+			# anything (lib/net.sh's rules and words)
+			case $bridge in
+			'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
+				die "--bridge '$bridge': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
+			esac
+			[ "${#bridge}" -le 15 ] || die "--bridge '$bridge': longer than 15 bytes (an interface name)"
+			[ -n "$addr" ] || addr=auto
+			no_newline --addr "$addr"
+			[ -x "$UNSHARED_UTILS/nsnet" ] || die "helpers not built in $UNSHARED_UTILS: run 'make'"
+			hosts_file=$UNSHARED_STATE/.net/$bridge/hosts
+		fi
 	fi
 	# the instance's netns belongs to the host's user namespace: a process
 	# inside a new one may not setns(2) into it (forkn would have to clone the
@@ -300,7 +314,6 @@ plan_lean() {
 		trap 'lean_undo INT; exit 130' INT
 		trap 'lean_undo TERM; exit 143' TERM HUP
 		ADDR=$("$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
-			--labels "$net_lbl_bridge" "$net_lbl_addr" \
 			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
 			--veth "uc$$" "$bridge" "$name" "$addr") || exit 125
 		NETNS=$name _own=--adopt-state
