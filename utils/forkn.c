@@ -1846,12 +1846,63 @@ static void run_cleanup(int status)
 	}
 }
 
+/* ---- the process title ---- */
+
+/* Everything parsed points into the arguments: a copy of them is parsed, so
+ * that the originals can be overwritten. */
+static char **copy_args(int argc, char **argv)
+{
+	size_t total = 0;
+	char **copy, *buf;
+
+	for (int i = 0; i < argc; i++)
+		total += strlen(argv[i]) + 1;
+	copy = calloc((size_t)argc + 1, sizeof(char *));
+	buf = malloc(total ? total : 1);
+	if (!copy || !buf)
+		die("copy the arguments: out of memory");
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+
+		memcpy(buf, argv[i], n);
+		copy[i] = buf;
+		buf += n;
+	}
+	return copy;
+}
+
+/* With --state, ps and pgrep -f show "forkn: NAME" for the supervisor (and
+ * its pid namespace init), not the command line it supervises, which the
+ * command itself shows: `pgrep -f riak` finds the service once, not its
+ * supervisor too. The kernel's argument area is overwritten in place (its
+ * last NUL kept: /proc/PID/cmdline stays within it). */
+static void set_title(int argc, char **orig)
+{
+	char title[96], *start = orig[0], *end;
+	const char *name;
+	size_t room, len;
+
+	if (!cfg.state_dir || argc < 1)
+		return;
+	for (int i = 1; i < argc; i++) /* one contiguous area, as exec laid it out */
+		if (orig[i] != orig[i - 1] + strlen(orig[i - 1]) + 1)
+			return;
+	end = orig[argc - 1] + strlen(orig[argc - 1]);
+	name = strrchr(cfg.state_dir, '/');
+	name = name ? name + 1 : cfg.state_dir;
+	len = (size_t)snprintf(title, sizeof(title), "forkn: %s", name);
+	room = (size_t)(end - start);
+	memset(start, 0, room);
+	memcpy(start, title, len < room ? len : room);
+}
+
 int main(int argc, char **argv)
 {
 	int status;
 
 	helper_name = "forkn";
-	parse_args(argc, argv);
+	parse_args(argc, copy_args(argc, argv));
+	set_title(argc, argv);
 #ifdef FUZZ_PARSE_ONLY
 	return 0; /* make fuzz: the arguments are parsed, nothing is done */
 #endif
