@@ -330,8 +330,11 @@ plan_lean() {
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"
 	if [ -n "$bridge" ]; then
+		# `net partition` and `net set` may add entries of their own to the
+		# journal: nsnet then hands it all to the sh teardown
 		set -- --cleanup-exec "$UNSHARED_UTILS/nsnet" --cleanup-arg down --cleanup-arg --net-dir \
-			--cleanup-arg "$UNSHARED_STATE/.net" --cleanup-arg --journal --cleanup-arg "$state/journal" "$@"
+			--cleanup-arg "$UNSHARED_STATE/.net" --cleanup-arg --journal --cleanup-arg "$state/journal" \
+			--cleanup-arg /bin/sh --cleanup-arg "$UNSHARED_SELF" --cleanup-arg _teardown --cleanup-arg "$state" "$@"
 	fi
 	if [ -z "$detach" ]; then
 		trap - INT TERM HUP
@@ -342,7 +345,7 @@ plan_lean() {
 	trap '' INT TERM HUP
 	if ! "$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null; then
 		# forkn undid it all, unless it died before it could
-		[ -z "$bridge" ] || lean_undo || :
+		[ -z "$bridge" ] || lean_undo '' || :
 		exit 125
 	fi
 	if [ -n "$ready" ]; then

@@ -258,7 +258,9 @@ state_teardown() {
 			"$_dir"/hook.* "$_dir"/.*.tmp 2>/dev/null
 		rmdir -- "$_dir" 2>/dev/null || [ ! -d "$_dir" ] || _failed=1
 	fi
-	if [ -n "$_ran" ]; then
+	# (forkn --events logs it itself, after this teardown: the lean path's
+	# cleanup hands a journal with entries of `net` to this one)
+	if [ -n "$_ran" ] && [ -z "${UNSHARED_FORKN_EVENTS:-}" ]; then
 		[ -n "${ready_loaded:-}" ] || . "$UNSHARED_LIB/ready.sh"
 		# status: the command's, from forkn (none when gc reclaims)
 		_ran=''

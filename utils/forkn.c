@@ -1820,7 +1820,9 @@ static void run_cleanup(int status)
 	ran = true;
 	snprintf(st, sizeof(st), "%d", status);
 	snprintf(self, sizeof(self), "%d", (int)getpid());
-	if (setenv("UNSHARED_STATUS", st, 1) < 0 || setenv("PID", self, 1) < 0) {
+	/* --events: "exited" is ours to log, not the cleanup's (lib/state.sh) */
+	if (setenv("UNSHARED_STATUS", st, 1) < 0 || setenv("PID", self, 1) < 0 ||
+	    (cfg.events && setenv("UNSHARED_FORKN_EVENTS", "1", 1) < 0)) {
 		cleanup_failed = true;
 		warn_msg("cleanup not run: setenv: %s", strerror(errno));
 		return;

@@ -4,6 +4,8 @@
  *   nsnet up    [OPTIONS] BRIDGE NAME ADDR     make it all; print ADDRESS/PREFIX
  *   nsnet down  [OPTIONS] ENTRY...             undo journal entries, in the order given
  *   nsnet down  [OPTIONS] --journal FILE       undo FILE's network entries, bottom-up
+ *   nsnet down  [OPTIONS] --journal FILE PROG ARG...  the same, unless FILE holds
+ *                                              other entries: then exec PROG ARG...
  *
  * See docs/ARCHITECTURE.md, "nsnet", and lib/net.sh, its front end. `up` does
  * what lib/net.sh used to do with flock(1), unshare(1) and `ip -batch`: under
@@ -49,7 +51,8 @@ static const char usage_text[] =
 	"usage: nsnet check [OPTIONS] BRIDGE NAME ADDR\n"
 	"       nsnet up    [OPTIONS] BRIDGE NAME ADDR      (prints ADDRESS/PREFIX)\n"
 	"       nsnet down  [OPTIONS] ENTRY...              (ENTRY: a journal line)\n"
-	"       nsnet down  [OPTIONS] --journal FILE\n"
+	"       nsnet down  [OPTIONS] --journal FILE [PROG ARG...]\n"
+	"                   (PROG: exec'd instead when FILE holds entries not nsnet's)\n"
 	"ADDR: ADDRESS/PREFIX (prefix 8 to 30) or auto\n"
 	"options:\n"
 	"  --net-dir DIR      per-bridge files in DIR/BRIDGE/ (lock, hosts, bridge)\n"
@@ -1608,8 +1611,22 @@ static int cmd_up(int argc, char **argv)
 	return 0;
 }
 
-/* the network entries of FILE, bottom-up (the order of a teardown) */
-static int down_journal(struct down *d, const char *file)
+/* a journal line of a kind nsnet does not undo (hook, shape, part...) */
+static bool foreign_line(const char *l)
+{
+	size_t n = strcspn(l, " ");
+
+	if (n == 0)
+		return false;
+	return !((n == 5 && strncmp(l, "netns", 5) == 0) || (n == 4 && strncmp(l, "veth", 4) == 0) ||
+		 (n == 5 && strncmp(l, "lease", 5) == 0));
+}
+
+/* the network entries of FILE, bottom-up (the order of a teardown). With
+ * OTHERWISE (PROG ARG...): a journal that holds other entries too (`net
+ * partition` and `net set` add theirs to a running instance's) is not
+ * nsnet's alone to undo: PROG, the full teardown, is exec'd instead. */
+static int down_journal(struct down *d, const char *file, char **otherwise)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC), rc = 0;
 	char *text, **lines;
@@ -1634,6 +1651,11 @@ static int down_journal(struct down *d, const char *file)
 		lines[n++] = p;
 		p = nl + 1;
 	}
+	for (size_t i = 0; otherwise && otherwise[0] && i < n; i++)
+		if (foreign_line(lines[i])) {
+			execv(otherwise[0], otherwise);
+			die_errno("exec %s", otherwise[0]);
+		}
 	while (n > 0)
 		if (undo_line(d, lines[--n]) < 0)
 			rc = 1;
@@ -1648,12 +1670,12 @@ static int cmd_down(int argc, char **argv)
 	int rc = 0;
 
 	if (opt.journal) {
-		if (argc)
-			die("down: --journal FILE or ENTRY..., not both");
+		if (argc && argv[0][0] != '/')
+			die("down: --journal FILE [PROG ARG...] (PROG an absolute path), or ENTRY...");
 #ifdef FUZZ_PARSE_ONLY
 		return 0; /* make fuzz: the arguments are parsed, nothing is done */
 #endif
-		return down_journal(&d, opt.journal);
+		return down_journal(&d, opt.journal, argc ? argv : NULL);
 	}
 	if (!argc)
 		die("down: expected ENTRY... or --journal FILE (see nsnet --help)");

@@ -158,3 +158,17 @@ NET="--bridge ut-rel1 --addr 10.251.0.3/24"
 	wait
 	wait_for gone rel-setup
 }
+
+@test "SIGKILL the front end of a lean --bridge spawn between nsnet up and forkn: gc recovers" {
+	local p
+	# shellcheck disable=SC2086
+	UNSHARED_TEST_PAUSE=net "$UC" spawn --name rel-k9 --root "$BB" $NET -- /bin/sleep 5722 >/dev/null 2>&1 3>&- &
+	p=$!
+	wait_for test -e /run/netns/rel-k9
+	# nsnet wrote the front end's pid (--owner): gc sees it dead, not starting
+	[ "$(cut -d' ' -f1 "$S/rel-k9/pid")" = "$p" ]
+	kill -9 "$p"
+	wait "$p" || true
+	gc_reclaims rel-k9
+	[ -z "$(grep rel-k9 "$S/.net/ut-rel1/hosts")" ]
+}

@@ -49,6 +49,7 @@ counts() {
 @test "load: 20 detached start/stop cycles with networking, no growth" {
 	local i
 	"$UC" spawn --name rel-d --root "$BB" --bridge ut-rel4 --addr 10.254.0.3/24 -- /bin/true
+	wait_for eval '[ -z "$(ip -o link show master ut-rel4)" ]'
 	counts >"$T/c.before"
 	for i in $(seq 20); do
 		"$UC" spawn --detach --name rel-d --root "$BB" --bridge ut-rel4 --addr 10.254.0.3/24 -- /bin/sleep 5780 >/dev/null

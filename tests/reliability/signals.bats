@@ -153,3 +153,23 @@ SigIgn:	0000000000000000'
 	[ ! -e /run/netns/rel-cn ]
 	[ -z "$(ip -o link show master ut-rel1)" ]
 }
+
+@test "ctrl-c: SIGINT to the process group between nsnet up and forkn (lean path) rolls back" {
+	local p
+	# UNSHARED_TEST_PAUSE=net: the front end waits 3 s once the network is up
+	UNSHARED_TEST_PAUSE=net pgroup "$UC" spawn --name rel-cl --root "$BB" --bridge ut-rel1 \
+		--addr 10.251.0.4/24 -- /bin/sleep 5708 >"$T/out" 2>&1 3>&- &
+	p=$!
+	wait_for test -e /run/netns/rel-cl
+	kill -INT -- "-$p" || { cat "$T/out"; false; }
+	status=0
+	wait "$p" || status=$?
+	echo "status $status; $(cat "$T/out")"
+	[ "$status" -eq 130 ]
+	[[ "$(cat "$T/out")" == *"rel-cl: stopped during setup (SIGINT): undone"* ]]
+	gone rel-cl
+	[ ! -e /run/netns/rel-cl ]
+	wait_for eval '[ -z "$(ip -o link show master ut-rel1)" ]'
+	[ -z "$(grep rel-cl "$S/.net/ut-rel1/hosts")" ]
+	! pgrep -f '^(/bin/)?sleep 5708$'
+}
