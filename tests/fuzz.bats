@@ -168,7 +168,7 @@ long() {
 	nasty nsnet "expected ADDRESS/PREFIX" check br0 x 999.0.0.1/24
 	nasty nsnet "expected ADDRESS/PREFIX" check br0 x ''
 	nasty nsnet "network or broadcast" check br0 x 10.0.0.255/24
-	nasty nsnet "not both" down --journal /nonexistent/fuzz "netns x"
+	nasty nsnet "PROG an absolute path" down --journal /nonexistent/fuzz "netns x"
 	nasty nsnet "expected ENTRY" down
 }
 
