@@ -59,6 +59,16 @@ check_name() {
 	[ "${#2}" -le 64 ] || die "$1 '$2': longer than 64 characters"
 }
 
+# check_ifname WHAT VALUE: an interface name (a bridge): an allow-list the
+# kernel takes, which cannot lead anywhere as a path, at most 15 bytes
+check_ifname() {
+	case $2 in
+	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
+		die "$1 '$2': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
+	esac
+	[ "${#2}" -le 15 ] || die "$1 '$2': longer than 15 bytes (an interface name)"
+}
+
 # need_value OPTION COUNT LEFT [NEXT]: an option needs COUNT more words, LEFT
 # remain, NEXT is the first of them; `--` ends the options, it is never a
 # value, and an empty value is refused rather than taken for "not given"

@@ -98,11 +98,7 @@ net_cidr() {
 # net_check_bridge: $bridge is a name the kernel takes and cannot lead
 # anywhere as a path (an allow-list), and not an interface of another kind
 net_check_bridge() {
-	case $bridge in
-	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
-		die "$net_lbl_bridge '$bridge': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
-	esac
-	[ "${#bridge}" -le 15 ] || die "$net_lbl_bridge '$bridge': longer than 15 bytes (an interface name)"
+	check_ifname "$net_lbl_bridge" "$bridge"
 	if [ -e "/sys/class/net/$bridge" ] && [ ! -d "/sys/class/net/$bridge/bridge" ]; then
 		die "$net_lbl_bridge '$bridge': an interface that is not a bridge"
 	fi

@@ -261,11 +261,7 @@ plan_check() {
 		else
 			# the lean path: nsnet up checks the rest, before it makes
 			# anything (lib/net.sh's rules and words)
-			case $bridge in
-			'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
-				die "--bridge '$bridge': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
-			esac
-			[ "${#bridge}" -le 15 ] || die "--bridge '$bridge': longer than 15 bytes (an interface name)"
+			check_ifname --bridge "$bridge"
 			[ -n "$addr" ] || addr=auto
 			no_newline --addr "$addr"
 			[ -x "$UNSHARED_UTILS/nsnet" ] || die "helpers not built in $UNSHARED_UTILS: run 'make'"
