@@ -55,7 +55,7 @@ replay() {
 }
 
 # refused [HELPER]: not a signal; 0 only for the help; 125 with one line
-# "unshared-cli: ..." on stderr (delayq: or its usage, which its getopt errors print)
+# "unshared-cli: ..." on stderr
 refused() {
 	local first=${stderr%%$'\n'*}
 	if [ "$status" -ge 128 ]; then
@@ -67,9 +67,6 @@ refused() {
 		return 0
 	fi
 	[ "$status" -eq 125 ] || { echo "status $status: ${ARGV[*]:0:40}" >&2; return 1; }
-	if [ "${1:-}" = delayq ] && [[ $stderr == *"Usage: delayq "* ]]; then
-		return 0
-	fi
 	[[ $first == "unshared-cli: "* ]] && [ "$stderr" = "$first" ] || {
 		echo "not one 'unshared-cli: ...' line: $stderr" >&2
 		return 1
@@ -176,7 +173,10 @@ long() {
 	nasty delayq "expected a number from 0 to 65535" --netns /x --config /y --queue ''
 	nasty delayq "expected a number from 0 to 65535" --netns /x --config /y --queue 99999999999999999999
 	nasty delayq "--queue '$(long 50 9)" --netns /x --config /y --queue "$(long 10000 9)"
-	nasty delayq "Usage: delayq" --netns
-	nasty delayq "Usage: delayq" --netns /x
-	nasty delayq "Usage: delayq" "--$(long 10000)"
+	nasty delayq "option '--netns' requires an argument" --netns
+	nasty delayq "are required" --netns /x
+	nasty delayq "unexpected argument 'x'" --netns /x --config /y x
+	nasty delayq "unrecognized option '--aaaa" "--$(long 10000)"
+	# a message never runs past one line: a clipped one ends in "..."
+	[ "${#stderr}" -le 1100 ] && [[ $stderr == *... ]]
 }

@@ -107,7 +107,8 @@ static void parse_options(int argc, char **argv)
 	long q;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': cfg.netns = optarg; break;
 		case 'c': cfg.config = optarg; break;
@@ -121,11 +122,13 @@ static void parse_options(int argc, char **argv)
 			cfg.queue = (uint16_t)q;
 			break;
 		case 'h': usage(stdout, 0);
-		default: usage(stderr, EXIT_SETUP);
+		default: bad_option(c, argv);
 		}
 	}
-	if (optind != argc || !cfg.netns || !cfg.config)
-		usage(stderr, EXIT_SETUP);
+	if (optind != argc)
+		die("unexpected argument '%s'", argv[optind]);
+	if (!cfg.netns || !cfg.config)
+		die("--netns PATH and --config FILE are required (see --help)");
 }
 
 /* read_config: delay_us and jitter_us from FILE. Returns -1 (and keeps the

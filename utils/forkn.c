@@ -172,19 +172,6 @@ enum {
 	OPT_ADOPT_STATE, OPT_EVENTS
 };
 
-/* A usage error names the offending argument; getopt's own messages are off
- * so that every line starts with "unshared-cli: forkn:". */
-__attribute__((noreturn)) static void bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		die("option '%s' requires an argument", arg);
-	if (optopt > 0 && optopt < 256)
-		die("unrecognized option '-%c'", optopt);
-	die("unrecognized option '%s'", arg);
-}
-
 static int parse_fd(const char *arg)
 {
 	char *end;

@@ -6,6 +6,7 @@
 #define UNSHARED_UTIL_H
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,9 @@ __attribute__((format(printf, 2, 0))) static inline void vwarn_msg(int err, cons
 {
 	char buf[1024];
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	/* a message never runs past one line: a clipped one ends in "..." */
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) >= (int)sizeof(buf))
+		memcpy(buf + sizeof(buf) - 4, "...", 4);
 	if (err)
 		fprintf(stderr, "unshared-cli: %s: %s: %s\n", helper_name, buf, strerror(err));
 	else
@@ -66,5 +69,18 @@ die_code(int code, int err, const char *fmt, ...)
 
 #define die(...) die_code(EXIT_SETUP, 0, __VA_ARGS__)
 #define die_errno(...) die_code(EXIT_SETUP, errno, __VA_ARGS__)
+
+/* A usage error from getopt_long (run with opterr = 0 and optstring ":...")
+ * names the offending argument, in the same one-line voice. */
+__attribute__((noreturn)) static inline void bad_option(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (c == ':')
+		die("option '%s' requires an argument", arg);
+	if (optopt > 0 && optopt < 256)
+		die("unrecognized option '-%c'", optopt);
+	die("unrecognized option '%s'", arg);
+}
 
 #endif
