@@ -38,11 +38,14 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include "sys.h"
 #include "util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -400,6 +403,7 @@ static int nl_talk(struct nl *nl, struct msg *m, nl_each each, void *arg)
 
 struct link {
 	int index; /* 0: no such interface */
+	int nsid;  /* a veth's peer namespace, as the host numbers it; -1: none */
 	char kind[32];
 	char alias[256];
 };
@@ -414,6 +418,8 @@ static void on_link(struct nlmsghdr *h, void *arg)
 		return;
 	attrs(tb, IFLA_MAX, IFLA_RTA(ifi), (int)IFLA_PAYLOAD(h));
 	l->index = ifi->ifi_index;
+	if (tb[IFLA_LINK_NETNSID] && RTA_PAYLOAD(tb[IFLA_LINK_NETNSID]) == sizeof(int32_t))
+		memcpy(&l->nsid, RTA_DATA(tb[IFLA_LINK_NETNSID]), sizeof(l->nsid));
 	if (tb[IFLA_IFALIAS])
 		snprintf(l->alias, sizeof(l->alias), "%.*s", (int)RTA_PAYLOAD(tb[IFLA_IFALIAS]),
 			 (const char *)RTA_DATA(tb[IFLA_IFALIAS]));
@@ -432,6 +438,7 @@ static int link_get(struct nl *nl, const char *name, struct link *l)
 	struct ifinfomsg *ifi;
 
 	memset(l, 0, sizeof(*l));
+	l->nsid = -1;
 	msg_init(&m, RTM_GETLINK, 0);
 	ifi = put(&m, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
@@ -891,9 +898,20 @@ static void journal_drop_last(void)
 
 /* ---- down: undo one journal entry ---------------------------------------- */
 
+/* A veth whose namespace was still there when its entry was undone: the
+ * namespace should die with our last reference to it, and the veth with it.
+ * Checked once every entry is undone (see undo_held). */
+struct kept {
+	int index, nsid;
+	struct timespec born; /* when its namespace was bound (0: unknown) */
+	char host[IFNAMSIZ], name[65];
+};
+
 struct down {
 	struct nl nl; /* opened when first needed */
 	bool quiet;
+	struct kept kept[8];
+	size_t nkept;
 };
 
 __attribute__((format(printf, 2, 3))) static int undo_fail(const struct down *d, const char *fmt, ...)
@@ -916,19 +934,34 @@ static bool netns_exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* by index, the one just read: never another that took the name since */
+static int veth_delete(struct down *d, const char *host, int index)
+{
+	struct msg m;
+	struct ifinfomsg *ifi;
+
+	msg_init(&m, RTM_DELLINK, 0);
+	ifi = put(&m, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = index;
+	if (nl_talk(&d->nl, &m, NULL, NULL) < 0 && errno != ENODEV)
+		return undo_fail(d, "delete veth %s: %s", host, nl_error(errno));
+	return 0;
+}
+
 /* The host end, only when its namespace is already gone (else deleting the
  * namespace takes it, and far cheaper: ~0.1 ms against ~18 ms), and only if
- * it carries our mark for NAME: never an interface we did not make. */
+ * it carries our mark for NAME: never an interface we did not make. While
+ * the namespace is there, the veth is remembered for undo_held. */
 static int undo_veth(struct down *d, const char *host, const char *name)
 {
 	struct link l;
 	char mark[sizeof(MARK_PREFIX) + 64];
-	struct msg m;
-	struct ifinfomsg *ifi;
+	bool ns = netns_exists(name);
 
 	if (!valid_ifname(host) || !valid_name(name))
 		return undo_fail(d, "veth %s %s: not an entry of ours", host, name);
-	if (netns_exists(name))
+	if (ns && d->nkept == ARRAY_LEN(d->kept))
 		return 0;
 	if (d->nl.fd < 0)
 		nl_open(&d->nl);
@@ -937,14 +970,109 @@ static int undo_veth(struct down *d, const char *host, const char *name)
 	snprintf(mark, sizeof(mark), MARK_PREFIX "%s", name);
 	if (!l.index || strcmp(l.alias, mark) != 0)
 		return 0;
-	/* by index, the one just read: never another that took the name since */
-	msg_init(&m, RTM_DELLINK, 0);
-	ifi = put(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = l.index;
-	if (nl_talk(&d->nl, &m, NULL, NULL) < 0 && errno != ENODEV)
-		return undo_fail(d, "delete veth %s: %s", host, nl_error(errno));
-	return 0;
+	if (ns) {
+		if (l.nsid >= 0) {
+			struct kept *k = &d->kept[d->nkept++];
+
+			*k = (struct kept){ .index = l.index, .nsid = l.nsid };
+			snprintf(k->host, sizeof(k->host), "%s", host);
+			snprintf(k->name, sizeof(k->name), "%s", name);
+		}
+		return 0;
+	}
+	return veth_delete(d, host, l.index);
+}
+
+/* Is the namespace the host numbers NSID still alive? Asked by number, the
+ * kernel takes a reference only if it can (a namespace whose last reference
+ * is gone is dying, even while its number and devices linger for the
+ * asynchronous cleanup). */
+static bool nsid_alive(struct nl *nl, int nsid)
+{
+	struct msg m;
+	struct rtgenmsg *g;
+	int32_t id = nsid;
+
+	msg_init(&m, RTM_GETNSID, 0);
+	g = put(&m, NLMSG_ALIGN(sizeof(*g)));
+	g->rtgen_family = AF_UNSPEC;
+	attr(&m, NETNSA_NSID, &id, sizeof(id));
+	return nl_talk(nl, &m, NULL, NULL) == 0;
+}
+
+/* The veth of K, if it is still K's and its namespace still alive. */
+static bool still_held(struct nl *nl, const struct kept *k)
+{
+	char mark[sizeof(MARK_PREFIX) + 64];
+	struct link l;
+
+	if (link_get(nl, k->host, &l) < 0 || l.index != k->index || l.nsid < 0)
+		return false;
+	snprintf(mark, sizeof(mark), MARK_PREFIX "%s", k->name);
+	return strcmp(l.alias, mark) == 0 && nsid_alive(nl, l.nsid);
+}
+
+/* A namespace younger than this may still be alive for a moment on its own:
+ * the kernel frees a closed netlink socket (nsnet up's, made inside it) and a
+ * detached mount only after an RCU grace period, a few ms. */
+#define YOUNG_MS 1000
+
+/* A young namespace found alive: watched from a process of its own (detached,
+ * so that nobody waits for it), which deletes the veth only if the namespace
+ * outlives its transient references by far. Best effort: a failed fork leaves
+ * the veth to the namespace's own end. */
+static void watch_held(const struct kept *k)
+{
+	static const unsigned ms[] = { 10, 20, 50, 100, 200, 400 }; /* 780 ms in all */
+	struct nl nl = { .fd = -1 };
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0)
+		return;
+	setsid();
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(1);
+	sys_close_range(3, ~0U, 0);
+	nl_open(&nl);
+	for (size_t i = 0; i < ARRAY_LEN(ms); i++) {
+		struct timespec t = { .tv_sec = ms[i] / 1000, .tv_nsec = (long)(ms[i] % 1000) * 1000000L };
+
+		nanosleep(&t, NULL);
+		if (!still_held(&nl, k))
+			_exit(0);
+	}
+	{
+		struct down d = { .nl = nl, .quiet = true };
+
+		_exit(veth_delete(&d, k->host, k->index) < 0);
+	}
+}
+
+/* Every entry undone, our references are dropped: a namespace of ours still
+ * alive is held by someone else (`ip netns exec`, nsenter, an open handle).
+ * It lives on, as they want, but not on our bridge: its veth goes now (or,
+ * for a young one, once it is clear that it is held: see watch_held). */
+static int undo_held(struct down *d)
+{
+	struct timespec now;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (size_t i = 0; i < d->nkept; i++) {
+		const struct kept *k = &d->kept[i];
+		long long age_ms = (now.tv_sec - k->born.tv_sec) * 1000LL + (now.tv_nsec - k->born.tv_nsec) / 1000000L;
+
+		if (netns_exists(k->name) || !still_held(&d->nl, k))
+			continue;
+		if (!k->born.tv_sec || age_ms < YOUNG_MS)
+			watch_held(k);
+		else if (veth_delete(d, k->host, k->index) < 0)
+			rc = -1;
+	}
+	d->nkept = 0;
+	return rc;
 }
 
 /* As `ip netns del`: detach the bind mount, remove the file. The namespace
@@ -953,9 +1081,15 @@ static int undo_netns(struct down *d, const char *name)
 {
 	char path[sizeof(NETNS_DIR) + 72];
 
+	struct stat st;
+
 	if (!valid_name(name))
 		return undo_fail(d, "netns %s: not an entry of ours", name);
 	snprintf(path, sizeof(path), NETNS_DIR "/%s", name);
+	/* the namespace's own inode, made when it was first bound: its age */
+	for (size_t i = 0; i < d->nkept; i++)
+		if (strcmp(d->kept[i].name, name) == 0 && stat(path, &st) == 0)
+			d->kept[i].born = st.st_mtim;
 	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return undo_fail(d, "unmount %s: %s", path, strerror(errno));
 	if (unlink(path) < 0 && errno != ENOENT)
@@ -1659,6 +1793,8 @@ static int down_journal(struct down *d, const char *file, char **otherwise)
 	while (n > 0)
 		if (undo_line(d, lines[--n]) < 0)
 			rc = 1;
+	if (undo_held(d) < 0)
+		rc = 1;
 	free(lines);
 	free(text);
 	return rc;
@@ -1685,6 +1821,8 @@ static int cmd_down(int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		if (undo_line(&d, argv[i]) < 0)
 			rc = 1;
+	if (undo_held(&d) < 0)
+		rc = 1;
 	return rc;
 }
 
