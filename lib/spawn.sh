@@ -150,6 +150,10 @@ cmd_main() {
 	[ -z "$fresh_proc" ] || set -- --proc /proc "$@"
 	[ -z "$defaults" ] || set -- --default-mounts "$@"
 	[ -z "$hostname" ] || set -- --hostname "$hostname" "$@"
+	# --pid: the init starts in the command's new mount namespace and follows
+	# its pivot_root (one mount namespace to make and to end, not two)
+	mount_ns=
+	[ -z "$ns_pid" ] || [ "$newroot" = / ] || { mount_ns=1; set -- --mount-ns-made "$@"; }
 	[ -z "$ns_uts" ] || set -- --unshare-uts "$@"
 	[ -z "$ns_ipc" ] || set -- --unshare-ipc "$@"
 	[ -z "$ns_cgroup" ] || set -- --unshare-cgroup "$@"
@@ -321,7 +325,7 @@ plan_lean() {
 		_pivot=$1; shift
 		set -- "$_pivot" --exec-fd 3 "$@"
 	fi
-	set -- --state "$state" "$_own" --info "$info" --events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} \
+	set -- --state "$state" "$_own" --info "$info" --events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} ${mount_ns:+--mount-ns} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"

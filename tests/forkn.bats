@@ -103,6 +103,9 @@ no_marker() {
 	[[ "$stderr" == "unshared-cli: forkn: missing command"* ]]
 	run --separate-stderr "$FORKN" 'echo cleanup'
 	[ "$status" -eq 125 ]
+	run --separate-stderr "$FORKN" --mount-ns -- true
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "unshared-cli: forkn: --mount-ns needs --pid" ]
 	run --separate-stderr "$FORKN" --help
 	[ "$status" -eq 0 ]
 	[[ "$output" == usage:* ]]

@@ -335,6 +335,24 @@ teardown() {
 	one_error
 }
 
+@test "--mount-ns-made: refused without forkn's word, or in the caller's own mount namespace" {
+	run -125 "$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
+	one_error
+	[[ $output == *"UNSHARED_OUTER_MNTNS not set"* ]]
+	run -125 env UNSHARED_OUTER_MNTNS="$(stat -L -c %d:%i /proc/self/ns/mnt)" \
+		"$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
+	one_error
+	[[ $output == *"still in the caller's mount namespace"* ]]
+	[ ! -e "$ROOT/made" ]
+}
+
+@test "forkn --pid --mount-ns + pivot --mount-ns-made: the init follows the pivot_root" {
+	run "$BATS_TEST_DIRNAME/../utils/forkn" --pid --mount-ns -- "$PIVOT" --mount-ns-made --proc /proc "$ROOT" \
+		/bin/sh -c 'env | grep -c UNSHARED_OUTER_MNTNS; readlink /proc/1/root; readlink /proc/1/cwd; [ -e /proc/1/root/bin/sh ] && echo ours'
+	[ "$status" -eq 0 ]
+	[ "$output" = "0"$'\n'"/"$'\n'"/"$'\n'"ours" ]
+}
+
 @test "--chdir and --setenv" {
 	run -0 "$PIVOT" --chdir /etc --setenv FOO bar --setenv EMPTY "" "$ROOT" sh -c 'pwd; echo "$FOO"; env | grep -c ^EMPTY=$'
 	[ "$output" = "$(printf '/etc\nbar\n1')" ]

@@ -469,6 +469,7 @@ sleep 6101'
 	local a=10.213.61.2 b=10.213.61.3
 	run --separate-stderr "$UC" spawn --detach --name ut-erl-a --root erlang --ephemeral \
 		--bridge ut-erl --addr "$a/24" -- erl -noshell -name "a@$a" -setcookie ut-roots
+	echo "a: $status $output $stderr"
 	[ "$status" -eq 0 ]
 	run --separate-stderr "$UC" spawn --name ut-erl-b --root erlang --ephemeral \
 		--bridge ut-erl --addr "$b/24" -- erl -noshell -name "b@$b" -setcookie ut-roots -eval "
@@ -490,6 +491,7 @@ sleep 6101'
 	[ -f "$TOP/lib/net.sh" ] || skip "networking (lib/net.sh) is not there yet"
 	run --separate-stderr "$UC" spawn --detach --name ut-erl-a --root erlang --ephemeral \
 		--bridge ut-erl --addr auto -- erl -noshell -sname a@ut-erl-a -setcookie ut-roots
+	echo "a: $status $output $stderr"
 	[ "$status" -eq 0 ]
 	run --separate-stderr "$UC" spawn --name ut-erl-b --root erlang --ephemeral \
 		--bridge ut-erl --addr auto -- erl -noshell -sname b@ut-erl-b -setcookie ut-roots -eval "

@@ -41,6 +41,7 @@ static struct {
 	char **cleanup_argv; /* PATH, --cleanup-arg..., NULL */
 	size_t cleanup_argc;
 	bool pidns;
+	bool mount_ns; /* --mount-ns: the init follows the command's pivot_root */
 	bool userns; /* --user, or any map option */
 	bool map_root; /* --map-root-user */
 	bool map_auto; /* --map-auto */
@@ -135,6 +136,9 @@ __attribute__((noreturn)) static void usage(void)
 	      "  --cleanup-exec PATH   a program run (no shell) once the command has ended\n"
 	      "  --cleanup-arg ARG     an argument for --cleanup-exec (repeatable)\n"
 	      "  --pid                 run CMD as pid 2 under an init in a new pid namespace\n"
+	      "  --mount-ns            with --pid: the init and CMD start in one new mount namespace,\n"
+	      "                        which CMD must pivot_root out of the host's tree (pivot\n"
+	      "                        --mount-ns-made does); the init follows it there\n"
 	      "  --user                make the child in a new user namespace (before any other)\n"
 	      "  --uid-map MAP         uid map: \"INSIDE OUTSIDE COUNT[,INSIDE OUTSIDE COUNT...]\"\n"
 	      "  --gid-map MAP         gid map, the same syntax (both imply --user; default:\n"
@@ -169,7 +173,7 @@ enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
 	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD,
 	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO, OPT_PIDS_MAX,
-	OPT_ADOPT_STATE, OPT_EVENTS
+	OPT_ADOPT_STATE, OPT_EVENTS, OPT_MOUNT_NS
 };
 
 static int parse_fd(const char *arg)
@@ -199,6 +203,7 @@ static void parse_options(int argc, char **argv)
 		{ "cleanup-exec", required_argument, NULL, OPT_CLEANUP_EXEC },
 		{ "cleanup-arg", required_argument, NULL, OPT_CLEANUP_ARG },
 		{ "pid", no_argument, NULL, OPT_PID },
+		{ "mount-ns", no_argument, NULL, OPT_MOUNT_NS },
 		{ "state", required_argument, NULL, OPT_STATE },
 		{ "new-state", no_argument, NULL, OPT_NEW_STATE },
 		{ "adopt-state", no_argument, NULL, OPT_ADOPT_STATE },
@@ -228,6 +233,7 @@ static void parse_options(int argc, char **argv)
 		case OPT_CLEANUP_EXEC: cfg.cleanup_exec = optarg; break;
 		case OPT_CLEANUP_ARG: cfg.cleanup_argv[++cfg.cleanup_argc] = optarg; break;
 		case OPT_PID: cfg.pidns = true; break;
+		case OPT_MOUNT_NS: cfg.mount_ns = true; break;
 		case OPT_STATE: cfg.state_dir = optarg; break;
 		case OPT_NEW_STATE: cfg.new_state = true; break;
 		case OPT_ADOPT_STATE: cfg.adopt_state = true; break;
@@ -465,6 +471,8 @@ static void parse_args(int argc, char **argv)
 		die("--log needs --detach");
 	if (cfg.pids_max && !cfg.cgroup)
 		die("--pids-max needs --cgroup");
+	if (cfg.mount_ns && !cfg.pidns)
+		die("--mount-ns needs --pid");
 	if (cfg.exec_fd >= 0 && !cfg.detach)
 		die("--exec-fd needs --detach");
 	if ((cfg.new_state || cfg.adopt_state || cfg.info) && !cfg.state_dir)
@@ -1295,8 +1303,23 @@ static void isolate_init(void)
 		die_errno("init: detach the host's tree");
 }
 
+/* --mount-ns: the init shares the command's new mount namespace, with its
+ * root and working directory at "/": pivot_root moves every process whose
+ * root or cwd is the old root along, so the init ends in the instance's root
+ * with no hold on the host's tree (its cwd must not stay behind in it). The
+ * command gets the working directory back through *cwd. */
+static void follow_root(int *cwd)
+{
+	*cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*cwd < 0)
+		die_errno("init: open the working directory");
+	if (chdir("/") < 0)
+		die_errno("init: chdir /");
+}
+
 __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 {
+	int cwd = -1;
 	char c;
 	ssize_t n;
 	pid_t cmd;
@@ -1304,12 +1327,20 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 
 	if (close_fds_except(started_w, recorded_r) < 0)
 		die_errno("close inherited file descriptors");
+	if (cfg.mount_ns)
+		follow_root(&cwd);
 	cmd = fork();
 	if (cmd < 0)
 		die_errno("fork the command");
-	if (cmd == 0)
+	if (cmd == 0) {
+		if (cwd >= 0 && (fchdir(cwd) < 0 || close(cwd) < 0))
+			die_errno("return to the working directory");
 		exec_command();
-	isolate_init(); /* after the fork: pid 2 runs pivot meanwhile */
+	}
+	if (cwd >= 0 && close(cwd) < 0)
+		die_errno("close the working directory");
+	if (!cfg.mount_ns)
+		isolate_init(); /* after the fork: pid 2 runs pivot meanwhile */
 	/* only the command may hold the exec pipe: its exec is what closes it */
 	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
 		die_errno("close the exec pipe");
@@ -1535,6 +1566,21 @@ static pid_t fork_with(unsigned long flags)
 	return pid;
 }
 
+/* --mount-ns: pivot --mount-ns-made trusts the namespace it starts in only if
+ * it differs from ours, the one this variable names (it is not for the
+ * command: pivot takes it out of the environment) */
+static void note_outer_mount_ns(void)
+{
+	struct stat st;
+	char id[48];
+
+	if (stat("/proc/self/ns/mnt", &st) < 0)
+		fail(errno, "--mount-ns: stat /proc/self/ns/mnt");
+	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	if (setenv("UNSHARED_OUTER_MNTNS", id, 1) < 0)
+		fail(errno, "--mount-ns: setenv");
+}
+
 /* --pid: start the init, learn the host pid of its pid 2 from its children
  * list, record it, then let the init go on. */
 static pid_t start_init(int pdeath[2])
@@ -1546,7 +1592,9 @@ static pid_t start_init(int pdeath[2])
 
 	if (pipe2(started, O_CLOEXEC) < 0 || pipe2(recorded, O_CLOEXEC) < 0)
 		fail(errno, "create pipes");
-	child_pid = fork_with(CLONE_NEWPID);
+	if (cfg.mount_ns)
+		note_outer_mount_ns();
+	child_pid = fork_with(CLONE_NEWPID | (cfg.mount_ns ? CLONE_NEWNS : 0));
 	if (child_pid < 0)
 		fail(errno, "fork into a new pid namespace");
 	if (child_pid == 0) {
@@ -1559,6 +1607,8 @@ static pid_t start_init(int pdeath[2])
 		join_pids_limit();
 		run_init(started[1], recorded[0]);
 	}
+	if (cfg.mount_ns && unsetenv("UNSHARED_OUTER_MNTNS") < 0) /* the init's only */
+		fail(errno, "--mount-ns: unsetenv");
 	release_user_child(child_pid);
 	if (close(started[1]) < 0 || close(recorded[0]) < 0)
 		fail(errno, "close pipes");

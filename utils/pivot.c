@@ -53,8 +53,9 @@ static const char usage_line[] = "usage: pivot [OPTIONS] NEWROOT [--] CMD [ARG..
 __attribute__((noreturn)) static void usage(void)
 {
 	printf("%s\n\n"
-	       "namespaces (a mount namespace is always made):\n"
-	       "  --unshare-uts --unshare-ipc --unshare-net --unshare-cgroup\n"
+	       "namespaces (a mount namespace is always made, or with --mount-ns-made was\n"
+	       "made by the caller, forkn --pid --mount-ns, whose init follows the pivot_root):\n"
+	       "  --unshare-uts --unshare-ipc --unshare-net --unshare-cgroup  --mount-ns-made\n"
 	       "  --netns PATH  --hostname NAME\n"
 	       "mount operations, in the order given, every DST inside NEWROOT:\n"
 	       "  --bind SRC DST  --ro-bind SRC DST  --dev-bind SRC DST\n"
@@ -161,6 +162,7 @@ struct config {
 	char ***setenv_at; /* each points at KEY; VALUE follows it in argv */
 	size_t nsetenv;
 	bool default_mounts, ephemeral, read_only;
+	bool mount_ns_made; /* the caller made our mount namespace (forkn --mount-ns) */
 	const char *root_arg;
 	char *newroot;	/* realpath of root_arg */
 	bool host_root; /* NEWROOT is /: no pivot_root */
@@ -390,6 +392,8 @@ static int parse_setting(struct config *cfg, int avail, char **a)
 		cfg->ephemeral = true;
 	else if (strcmp(a[0], "--read-only") == 0)
 		cfg->read_only = true;
+	else if (strcmp(a[0], "--mount-ns-made") == 0)
+		cfg->mount_ns_made = true;
 	else if (strcmp(a[0], "--help") == 0)
 		usage();
 	else
@@ -801,12 +805,35 @@ static void loopback_up(void)
 	close(sock);
 }
 
+/* --mount-ns-made: trusted only if our mount namespace is not the one our
+ * caller ran in, which forkn --mount-ns names in UNSHARED_OUTER_MNTNS
+ * ("DEV:INO"): never mount in the host's. The variable goes with the check. */
+static void check_own_mount_ns(void)
+{
+	const char *outer = getenv("UNSHARED_OUTER_MNTNS");
+	struct stat self;
+	char id[48];
+
+	if (!outer)
+		die("--mount-ns-made: UNSHARED_OUTER_MNTNS not set (run by forkn --mount-ns)");
+	if (stat("/proc/self/ns/mnt", &self) < 0)
+		die_errno("--mount-ns-made: stat /proc/self/ns/mnt");
+	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)self.st_dev, (unsigned long long)self.st_ino);
+	if (strcmp(id, outer) == 0)
+		die("--mount-ns-made: still in the caller's mount namespace");
+	if (unsetenv("UNSHARED_OUTER_MNTNS") < 0)
+		die_errno("--mount-ns-made: unsetenv");
+}
+
 static void enter_namespaces(const struct config *cfg)
 {
 	if (cfg->netns)
 		join_netns(cfg->netns);
 	/* the mount namespace always: nothing below may reach the host's mounts */
-	if (unshare(CLONE_NEWNS | cfg->unshare_flags))
+	if (cfg->mount_ns_made)
+		check_own_mount_ns();
+	if ((cfg->unshare_flags || !cfg->mount_ns_made) &&
+	    unshare((cfg->mount_ns_made ? 0 : CLONE_NEWNS) | cfg->unshare_flags))
 		die_errno("unshare the namespaces");
 	/* private only now: before unshare this would change the host's / */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))

@@ -48,7 +48,7 @@ plan_host() {
 	# a cgroup holds the instance: forkn's child and all it forks, never the
 	# hooks above, never the supervisor (gc ends what a killed one left)
 	set -- --state "$state" --cleanup-exec /bin/sh --cleanup-arg "$UNSHARED_SELF" \
-		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} \
+		--cleanup-arg _teardown --cleanup-arg "$state" ${ns_pid:+--pid} ${mount_ns:+--mount-ns} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"
