@@ -45,6 +45,12 @@ cmd_main() {
 			esac
 		fi
 	done
+	# emptied state directories that forkn --trash moved aside (rmdir only:
+	# one that is not empty stays, and says so)
+	for g_dir in "$UNSHARED_STATE"/.trash/*; do
+		[ -d "$g_dir" ] && [ ! -L "$g_dir" ] || continue
+		rmdir -- "$g_dir" 2>/dev/null || warn "${g_dir#"$UNSHARED_STATE"/}: not empty, left alone"
+	done
 	gc_cgroups
 	return "$g_rc"
 }

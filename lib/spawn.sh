@@ -325,7 +325,8 @@ plan_lean() {
 		_pivot=$1; shift
 		set -- "$_pivot" --exec-fd 3 "$@"
 	fi
-	set -- --state "$state" "$_own" --info "$info" --events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} ${mount_ns:+--mount-ns} \
+	set -- --state "$state" "$_own" --trash "$UNSHARED_STATE/.trash" --info "$info" \
+		--events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} ${mount_ns:+--mount-ns} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
 		${cgroup:+--cgroup "$cgroup"} ${pids_max:+--pids-max "$pids_max"} -- "$@"

@@ -295,6 +295,23 @@ check_forwarded() {
 	wait "$BG" || true
 }
 
+@test "--trash: the emptied state directory is moved aside, the next run removes it" {
+	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" --info "x=1" -- true
+	[ "$status" -eq 0 ]
+	[ ! -e "$T/st" ]
+	[ -d "$T/trash/st.$(ls "$T/trash" | sed -n 's/^st\.//p')" ]
+	[ -z "$(ls -A "$T/trash"/st.*)" ]
+	# something left in it (never by forkn) keeps it there
+	mkdir "$T/trash/kept.1" && touch "$T/trash/kept.1/f"
+	run "$FORKN" --state "$T/st2" --new-state --trash "$T/trash" -- sleep 0.2
+	[ "$status" -eq 0 ]
+	[ "$(ls "$T/trash" | grep -c '^st\.')" = 0 ]
+	[ -e "$T/trash/kept.1/f" ]
+	run --separate-stderr "$FORKN" --state "$T/st3" --trash "$T/trash" -- true
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "unshared-cli: forkn: --trash needs --new-state or --adopt-state" ]
+}
+
 @test "--state --pid: cmdpid is the command's host pid" {
 	mkdir "$T/st"
 	start_bg --pid --state "$T/st" -- sh -c 'exec sleep 4110'

@@ -459,6 +459,18 @@ PY
 	rmdir "$v2/unshared-ui-new.2"
 }
 
+@test "an ended instance's state goes to .trash; gc empties it, leaving what is not empty" {
+	"$UC" spawn --name ui-tr --root "$BB" -- /bin/true
+	[ ! -e "$UNSHARED_STATE/ui-tr" ]
+	[ -n "$(ls "$UNSHARED_STATE/.trash" | grep '^ui-tr\.')" ]
+	mkdir "$UNSHARED_STATE/.trash/ui-full.1" && touch "$UNSHARED_STATE/.trash/ui-full.1/f"
+	run --separate-stderr "$UC" gc
+	[ "$status" -eq 0 ]
+	[[ $stderr == *".trash/ui-full.1: not empty, left alone"* ]]
+	[ "$(ls "$UNSHARED_STATE/.trash")" = ui-full.1 ]
+	rm -r "$UNSHARED_STATE/.trash/ui-full.1"
+}
+
 @test "list reclaims stale entries unless --no-gc; a stale name can be reused" {
 	"$UC" spawn --detach --name ui-st --root "$BB" -- /bin/sleep 5335
 	kill -9 "$(sup ui-st)"

@@ -105,7 +105,7 @@ rel_cleanup() {
 		[ -z "$p" ] || REL_PORTS_LEFT="$REL_PORTS_LEFT $b:[$p]"
 		ip link del "$b" 2>/dev/null || true
 	done
-	rm -rf "$S/.net" "$S/.events" "$S/.events.1"
+	rm -rf "$S/.net" "$S/.events" "$S/.events.1" "$S/.trash"
 }
 
 rel_teardown() {
