@@ -303,23 +303,25 @@ plan_run() {
 # plan_lean PIVOT-ARGV...: the lean path. forkn takes the name (mkdir) or,
 # with --bridge, nsnet up does (in the one process that makes the network),
 # forkn's cleanup is `nsnet down` itself and forkn removes the state and
-# logs the events. Without --bridge, --detach or --ready it forks nothing.
+# logs the events. It forks nothing but forkn --detach: in the foreground,
+# with --bridge, this shell becomes nsnet up, which becomes forkn.
 plan_lean() {
 	state_base
 	state=$UNSHARED_STATE/$name
 	[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
 	_own=--new-state
-	if [ -n "$bridge" ]; then
+	[ -z "$bridge" ] || NETNS=$name _own=--adopt-state
+	if [ -n "$bridge" ] && [ -n "$detach" ]; then
 		# a signal before forkn has taken over: the shell gives it all back
 		trap 'lean_undo INT; exit 130' INT
 		trap 'lean_undo TERM; exit 143' TERM HUP
 		ADDR=$("$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
 			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
 			--veth "uc$$" "$bridge" "$name" "$addr") || exit 125
-		NETNS=$name _own=--adopt-state
 		# tests only: a window to signal or kill the front end in
 		[ "${UNSHARED_TEST_PAUSE:-}" != net ] || sleep 3
 	fi
+	# (in the foreground, nsnet up tells forkn the address: info's addr= is filled in)
 	plan_info
 	if [ -n "$detach" ]; then
 		_pivot=$1; shift
@@ -338,7 +340,9 @@ plan_lean() {
 			--cleanup-arg /bin/sh --cleanup-arg "$UNSHARED_SELF" --cleanup-arg _teardown --cleanup-arg "$state" "$@"
 	fi
 	if [ -z "$detach" ]; then
-		trap - INT TERM HUP
+		[ -z "$bridge" ] || exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
+			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
+			--veth "uc$$" "$bridge" "$name" "$addr" --exec "$UNSHARED_UTILS/forkn" "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
 	# forkn --detach returns once the command has really started (pivot

@@ -135,6 +135,30 @@ ports_gone() {
 	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.0.1 16" ]
 }
 
+@test "up --exec: PROG runs in the caller's directory, told the address; an exec that fails rolls back" {
+	mkbridge utns1 10.236.0.1/16
+	mkdir "$BATS_TEST_TMPDIR/here"
+	cd "$BATS_TEST_TMPDIR/here"
+	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" --veth utvx utns1 uns-x auto \
+		--exec /bin/sh -c 'echo "$UNSHARED_NSNET_ADDR $PWD $*"' sh a1 'a 2'
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "10.236.0.2/16 $BATS_TEST_TMPDIR/here a1 a 2" ]
+	"$NS" down --net-dir "$ND" --journal "$J"
+	: >"$J"
+	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" --veth utvx utns1 uns-x auto \
+		--exec /nonexistent/prog
+	one_error
+	[[ $stderr == *"exec /nonexistent/prog: No such file or directory" ]]
+	[ ! -s "$J" ]
+	[ ! -e /run/netns/uns-x ]
+	[ -z "$(leases utns1)" ]
+	ports_gone utns1
+	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" utns1 uns-x auto --exec
+	one_error
+	cd /
+}
+
 @test "down: all of it goes, bottom-up; again is fine; the bridge and the hosts file's inode stay" {
 	mkbridge utns1 10.236.0.1/16
 	nsup uns-a auto

@@ -454,6 +454,32 @@ static void plan_maps(void)
 	plan_map(&gid_map, cfg.gid_spec, "--gid-map", (unsigned long)getegid(), CAP_SETGID);
 }
 
+/* Run by `nsnet up --exec`, which made the network and knows the address
+ * (UNSHARED_NSNET_ADDR): it goes in the empty "addr=" line of --info. The
+ * variable is nsnet's word to us, for nobody after us. */
+static void fill_addr(void)
+{
+	const char *addr = getenv("UNSHARED_NSNET_ADDR");
+	const char *at;
+	char *info;
+	size_t head;
+
+	if (!addr)
+		return;
+	if (cfg.info && (at = strstr(cfg.info, "\naddr=\n")) != NULL && !strchr(addr, '\n')) {
+		head = (size_t)(at - cfg.info) + 6;
+		info = malloc(strlen(cfg.info) + strlen(addr) + 1);
+		if (!info)
+			die("out of memory");
+		memcpy(info, cfg.info, head);
+		strcpy(info + head, addr);
+		strcat(info, cfg.info + head);
+		cfg.info = info;
+	}
+	if (unsetenv("UNSHARED_NSNET_ADDR") < 0)
+		die_errno("unsetenv UNSHARED_NSNET_ADDR");
+}
+
 static void parse_args(int argc, char **argv)
 {
 	/* room for PATH, every argument, NULL: an upper bound on --cleanup-arg */
@@ -491,6 +517,7 @@ static void parse_args(int argc, char **argv)
 	if (cfg.new_state && cfg.adopt_state)
 		die("--new-state and --adopt-state exclude each other");
 	cfg.cleanup_argv[0] = cfg.cleanup_exec;
+	fill_addr();
 	if (cfg.userns)
 		plan_maps();
 }

@@ -53,6 +53,10 @@
 static const char usage_text[] =
 	"usage: nsnet check [OPTIONS] BRIDGE NAME ADDR\n"
 	"       nsnet up    [OPTIONS] BRIDGE NAME ADDR      (prints ADDRESS/PREFIX)\n"
+	"       nsnet up    [OPTIONS] BRIDGE NAME ADDR --exec PROG [ARG...]\n"
+	"                   (then exec's PROG in the caller's directory, with\n"
+	"                   UNSHARED_NSNET_ADDR=ADDRESS/PREFIX; INT, TERM and HUP until\n"
+	"                   then roll it all back, and stay blocked for PROG)\n"
 	"       nsnet down  [OPTIONS] ENTRY...              (ENTRY: a journal line)\n"
 	"       nsnet down  [OPTIONS] --journal FILE [PROG ARG...]\n"
 	"                   (PROG: exec'd instead when FILE holds entries not nsnet's)\n"
@@ -78,6 +82,8 @@ static const char usage_text[] =
 
 struct opts {
 	const char *net_dir, *journal, *veth;
+	char **exec;	       /* up --exec PROG ARG... */
+	int cwd;	       /* up: the caller's directory, for --exec */
 	const char *new_state; /* up --new-state DIR */
 	const char *owner;     /* up --owner PID: DIR/pid */
 	const char *lbl_bridge, *lbl_addr;
@@ -101,7 +107,7 @@ struct plan {
 	bool make_bridge;
 };
 
-static struct opts opt = { .lbl_bridge = "--bridge", .lbl_addr = "--addr" };
+static struct opts opt = { .lbl_bridge = "--bridge", .lbl_addr = "--addr", .cwd = -1 };
 
 /* ---- names and addresses ---------------------------------------------- */
 
@@ -1588,6 +1594,12 @@ static void inside(struct up *u)
 
 static void plan_args(struct plan *p, int argc, char **argv, const char *verb)
 {
+	if (argc > 3 && strcmp(verb, "up") == 0 && strcmp(argv[3], "--exec") == 0) {
+		if (argc == 4)
+			die("up: --exec: expected PROG [ARG...]");
+		opt.exec = argv + 4;
+		argc = 3;
+	}
 	if (argc != 3)
 		die("%s: expected BRIDGE NAME ADDR (see nsnet --help)", verb);
 	memset(p, 0, sizeof(*p));
@@ -1705,6 +1717,65 @@ static void take_state(struct up *u)
 		write_owner();
 }
 
+/* up --exec: INT, TERM and HUP wait (blocked) until the network is made; one
+ * that came meanwhile undoes it all. PROG (forkn) inherits the mask, so one
+ * that comes later waits for it, which relays it to the command. */
+static sigset_t held_signals;
+
+static void hold_signals(void)
+{
+	sigemptyset(&held_signals);
+	sigaddset(&held_signals, SIGINT);
+	sigaddset(&held_signals, SIGTERM);
+	sigaddset(&held_signals, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &held_signals, NULL) < 0)
+		die_errno("block INT, TERM and HUP");
+}
+
+/* A signal that came during the setup (or during the test pause,
+ * UNSHARED_TEST_PAUSE=net: 3 s): all undone, the caller's 128+N. */
+static void stopped_during_setup(const struct up *u)
+{
+	struct timespec pause = { 0, 0 };
+	const char *tp = getenv("UNSHARED_TEST_PAUSE");
+	int sig;
+
+	if (tp && strcmp(tp, "net") == 0)
+		pause.tv_sec = 3;
+	do
+		sig = sigtimedwait(&held_signals, NULL, &pause);
+	while (sig < 0 && errno == EINTR);
+	if (sig < 0)
+		return;
+	die_hook = NULL;
+	rollback();
+	warn_msg("%s: stopped during setup (SIG%s): undone", u->p.name,
+		 sig == SIGINT ? "INT" : sig == SIGTERM ? "TERM" : "HUP");
+	exit(128 + sig);
+}
+
+/* up --exec: the network is made; PROG takes over, in the caller's
+ * directory, told the address through UNSHARED_NSNET_ADDR. */
+static void exec_next(struct up *u)
+{
+	int err;
+
+	stopped_during_setup(u);
+	if (setenv("UNSHARED_NSNET_ADDR", u->cidr, 1) < 0)
+		fail("setenv: %s", strerror(errno));
+	if (opt.cwd >= 0 && fchdir(opt.cwd) < 0)
+		fail("back to the caller's directory: %s", strerror(errno));
+	/* our holds on the namespace must not outlive us into PROG */
+	close(u->ns_fd);
+	close(u->inner.fd);
+	u->ns_fd = u->inner.fd = -1;
+	execv(opt.exec[0], opt.exec);
+	err = errno;
+	if (chdir("/") < 0)
+		err = errno;
+	fail("exec %s: %s", opt.exec[0], strerror(err));
+}
+
 static int cmd_up(int argc, char **argv)
 {
 	static struct up u = { .lock = -1, .ns_fd = -1, .inner = { .fd = -1 } };
@@ -1714,6 +1785,8 @@ static int cmd_up(int argc, char **argv)
 #ifdef FUZZ_PARSE_ONLY
 	return 0; /* make fuzz: the arguments are parsed, nothing is done */
 #endif
+	if (opt.exec)
+		hold_signals();
 	if (opt.new_state)
 		take_state(&u);
 	if (!opt.net_dir || !opt.journal)
@@ -1740,6 +1813,8 @@ static int cmd_up(int argc, char **argv)
 	netns_make(&u);
 	veth_make(&u);
 	inside(&u);
+	if (opt.exec)
+		exec_next(&u);
 	if (printf("%s\n", u.cidr) < 0 || fflush(stdout) == EOF)
 		fail("write the address: %s", strerror(errno));
 	return 0;
@@ -1896,6 +1971,9 @@ int main(int argc, char **argv)
 	if (opt.owner && !opt.new_state)
 		die("--owner needs --new-state");
 	umask(022);
+	/* up --exec runs PROG where we were called */
+	if (strcmp(verb, "up") == 0)
+		opt.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* never pin a mount the caller may want to unmount */
 	if (chdir("/") < 0)
 		die_errno("chdir /");

@@ -20,7 +20,9 @@ teardown() { rel_teardown; }
 all_gone() {
 	gone "$1" || { ls -la "$S/$1" >&2; return 1; }
 	[ ! -e "/run/netns/$1" ] || { echo "netns $1 left" >&2; return 1; }
-	[ -z "$(ip -o link show master ut-rel1 2>/dev/null)" ] || { ip -o link show master ut-rel1 >&2; return 1; }
+	# the kernel removes a veth with its namespace, asynchronously
+	wait_for eval '[ -z "$(ip -o link show master ut-rel1 2>/dev/null)" ]' ||
+		{ ip -o link show master ut-rel1 >&2; return 1; }
 	! pgrep -f '^(/bin/)?sleep 57[0-9]{2}$' >&2
 }
 
