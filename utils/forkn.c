@@ -851,13 +851,21 @@ static void remove_state(void)
 /* DIR/pid: the supervisor, with its start time so a reused pid is told apart. */
 static void open_state(void)
 {
-	unsigned long long start;
-
 	if (!cfg.state_dir)
 		return;
 	state_fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (state_fd < 0)
 		fail(errno, "open state directory %s", cfg.state_dir);
+}
+
+/* DIR/pid, "PID STARTTIME": ours, for stop, list and gc. Written once the
+ * child is on its way (an entry without it reads as "starting"). */
+static void write_pid(void)
+{
+	unsigned long long start;
+
+	if (state_fd < 0)
+		return;
 	if (stat_field(getpid(), 22, &start) < 0)
 		fail(errno, "read the start time of pid %d", (int)getpid());
 	write_state("pid", "%d %llu\n", (int)getpid(), start);
@@ -2034,6 +2042,7 @@ int main(int argc, char **argv)
 	become_subreaper();
 	start_child();
 	/* what the command does not wait for is done while it starts */
+	write_pid();
 	if (cfg.info)
 		write_info();
 	empty_trash();

@@ -4,6 +4,14 @@
 
 ids_loaded=1
 
+# capability names (capabilities(7), without CAP_): checked here, so that bad
+# input stops before anything is made; pivot turns them into numbers
+cap_names=,ALL,CHOWN,DAC_OVERRIDE,DAC_READ_SEARCH,FOWNER,FSETID,KILL,SETGID,SETUID,SETPCAP,LINUX_IMMUTABLE,
+cap_names=${cap_names}NET_BIND_SERVICE,NET_BROADCAST,NET_ADMIN,NET_RAW,IPC_LOCK,IPC_OWNER,SYS_MODULE,SYS_RAWIO,
+cap_names=${cap_names}SYS_CHROOT,SYS_PTRACE,SYS_PACCT,SYS_ADMIN,SYS_BOOT,SYS_NICE,SYS_RESOURCE,SYS_TIME,
+cap_names=${cap_names}SYS_TTY_CONFIG,MKNOD,LEASE,AUDIT_WRITE,AUDIT_CONTROL,SETFCAP,MAC_OVERRIDE,MAC_ADMIN,SYSLOG,
+cap_names=${cap_names}WAKE_ALARM,BLOCK_SUSPEND,AUDIT_READ,PERFMON,BPF,CHECKPOINT_RESTORE,
+
 # check_map OPTION MAP: the characters of "INSIDE OUTSIDE COUNT[,...]"
 # (forkn checks the rest: the numbers, the ranges)
 check_map() {
