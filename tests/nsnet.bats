@@ -228,11 +228,20 @@ ports_gone() {
 	[ "$(cat /sys/class/net/utns2/ifalias)" = unshared-cli:bridge ]
 	ip -o link show utns2 | grep -q '[<,]UP[,>]'
 	[[ "$(ip -n uns-a route show default)" == "default via 10.237.0.2 dev eth0 "* ]]
+	# its MAC is set, so the gateway's neighbour entry inside can be permanent
+	[ "$(cat /sys/class/net/utns2/addr_assign_type)" = 3 ]
+	ip -n uns-a neigh show 10.237.0.2 | grep -q "lladdr $(cat /sys/class/net/utns2/address) PERMANENT"
 	mkbridge utns3
 	run --separate-stderr nsup uns-b 10.237.1.9/24 utns3
 	[ "$status" -eq 0 ] && [ "$output" = 10.237.1.9/24 ]
 	[ -z "$(ip -n uns-b route show default)" ]
 	[ "$(cat "$ND/utns3/bridge")" = "$(cat /sys/class/net/utns3/ifindex) - -" ]
+	# a bridge of someone else's, its MAC left to the kernel: ARP as usual
+	ip addr add 10.237.2.1/24 dev utns3
+	rm "$ND/utns3/bridge"
+	run --separate-stderr nsup uns-c 10.237.2.9/24 utns3
+	[ "$status" -eq 0 ]
+	[ -z "$(ip -n uns-c neigh show 10.237.2.1 | grep PERMANENT)" ]
 }
 
 @test "a failure midway rolls back: the journal as it was, nothing left; a bridge it cannot complete goes" {

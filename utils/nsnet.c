@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -96,6 +97,8 @@ struct bridge {
 	bool is_bridge;
 	uint32_t gw; /* its first IPv4 address, the instances' gateway; 0: none */
 	int len;     /* that address's prefix length */
+	bool mac_fixed;	     /* its MAC was set (ours are): it never follows its ports */
+	unsigned char mac[6];
 };
 
 /* What check decided and up makes. */
@@ -409,6 +412,7 @@ static int nl_talk(struct nl *nl, struct msg *m, nl_each each, void *arg)
 
 struct link {
 	int index; /* 0: no such interface */
+	unsigned char mac[6];
 	int nsid;  /* a veth's peer namespace, as the host numbers it; -1: none */
 	char kind[32];
 	char alias[256];
@@ -424,6 +428,8 @@ static void on_link(struct nlmsghdr *h, void *arg)
 		return;
 	attrs(tb, IFLA_MAX, IFLA_RTA(ifi), (int)IFLA_PAYLOAD(h));
 	l->index = ifi->ifi_index;
+	if (tb[IFLA_ADDRESS] && RTA_PAYLOAD(tb[IFLA_ADDRESS]) == sizeof(l->mac))
+		memcpy(l->mac, RTA_DATA(tb[IFLA_ADDRESS]), sizeof(l->mac));
 	if (tb[IFLA_LINK_NETNSID] && RTA_PAYLOAD(tb[IFLA_LINK_NETNSID]) == sizeof(int32_t))
 		memcpy(&l->nsid, RTA_DATA(tb[IFLA_LINK_NETNSID]), sizeof(l->nsid));
 	if (tb[IFLA_IFALIAS])
@@ -527,6 +533,23 @@ static void dump(struct nl *nl, uint16_t type, size_t hdrlen, nl_each each, stru
 }
 
 /* BRIDGE as it is now: is there such an interface, a bridge, with an address? */
+/* A bridge whose MAC was set (addr_assign_type 3, NET_ADDR_SET) keeps it; one
+ * left to the kernel takes the lowest of its ports' and changes with them. */
+static bool mac_was_set(const char *bridge)
+{
+	char path[64], c = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/addr_assign_type", bridge);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '3';
+}
+
 static void bridge_read(struct nl *nl, const char *name, struct bridge *br)
 {
 	struct link l;
@@ -541,6 +564,8 @@ static void bridge_read(struct nl *nl, const char *name, struct bridge *br)
 	br->is_bridge = strcmp(l.kind, "bridge") == 0;
 	if (!br->is_bridge)
 		return;
+	memcpy(br->mac, l.mac, sizeof(br->mac));
+	br->mac_fixed = mac_was_set(name);
 	p.index = l.index;
 	dump(nl, RTM_GETADDR, sizeof(struct ifaddrmsg), on_addr, &p);
 	if (p.n) { /* the first, as `ip addr show` lists them */
@@ -1287,6 +1312,12 @@ static void bridge_make(struct up *u)
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
 	attr_str(&m, IFLA_IFNAME, p->bridge);
+	/* a MAC of its own, locally administered: the instances' neighbour entry
+	 * for their gateway can then be permanent (see inside) */
+	if (getrandom(p->br.mac, sizeof(p->br.mac), 0) != (ssize_t)sizeof(p->br.mac))
+		fail("bridge '%s': a random MAC: %s", p->bridge, strerror(errno));
+	p->br.mac[0] = (unsigned char)((p->br.mac[0] & 0xfe) | 0x02);
+	attr(&m, IFLA_ADDRESS, p->br.mac, sizeof(p->br.mac));
 	info = nest(&m, IFLA_LINKINFO);
 	attr_str(&m, IFLA_INFO_KIND, "bridge");
 	nest_end(&m, info);
@@ -1301,6 +1332,7 @@ static void bridge_make(struct up *u)
 		if (link_set(&u->host, idx, NULL, 0, MARK_PREFIX "bridge") == 0) {
 			p->br.index = idx;
 			p->br.is_bridge = true;
+			p->br.mac_fixed = true;
 			return;
 		}
 	}
@@ -1561,6 +1593,28 @@ static void veth_make(struct up *u)
 }
 
 /* Inside: lo and eth0 up, the address on eth0, the default route via the bridge. */
+/* The gateway's neighbour entry, permanent: no ARP before the first packet
+ * out, and none of the kernel's ARP table (gc_thresh3 entries for all of the
+ * host's namespaces together, 1024 by default) taken by 1000 instances each
+ * learning the same bridge; only for a bridge whose MAC cannot change. */
+static void gateway_neigh(struct up *u, int eth0)
+{
+	const struct plan *p = &u->p;
+	struct msg m;
+	struct ndmsg *nd;
+
+	msg_init(&m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+	nd = put(&m, sizeof(*nd));
+	nd->ndm_family = AF_INET;
+	nd->ndm_ifindex = eth0;
+	nd->ndm_state = NUD_PERMANENT;
+	attr_ip4(&m, NDA_DST, p->br.gw);
+	attr(&m, NDA_LLADDR, p->br.mac, sizeof(p->br.mac));
+	if (nl_talk(&u->inner, &m, NULL, NULL) < 0)
+		fail("network of '%s' on bridge '%s': the gateway's neighbour entry: %s", p->name, p->bridge,
+		     nl_error(errno));
+}
+
 static void inside(struct up *u)
 {
 	const struct plan *p = &u->p;
@@ -1579,6 +1633,8 @@ static void inside(struct up *u)
 		     nl_error(errno));
 	if (!p->br.gw)
 		return;
+	if (p->br.mac_fixed)
+		gateway_neigh(u, eth0.index);
 	msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
 	r = put(&m, sizeof(*r));
 	r->rtm_family = AF_INET;
