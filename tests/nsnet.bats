@@ -128,6 +128,9 @@ ports_gone() {
 	# inside: lo and eth0 up, the address, the default route via the bridge
 	ip -n uns-a -o link show lo | grep -q ',UP'
 	ip -n uns-a -o -4 addr show dev eth0 | grep -q ' inet 10\.236\.0\.2/16 '
+	# no IPv6 link-local of its own (addrgenmode none): nothing flooded to the bridge
+	[ -z "$(ip -n uns-a -o -6 addr show dev eth0)" ]
+	[ "$(ip netns exec uns-a cat /proc/sys/net/ipv6/conf/eth0/addr_gen_mode)" = 1 ]
 	[[ "$(ip -n uns-a route show default)" == "default via 10.236.0.1 dev eth0 "* ]]
 	ip netns exec uns-a busybox ping -c1 -W2 10.236.0.1 >/dev/null
 	# the lease, and what the front end reads to check the next --addr
