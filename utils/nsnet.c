@@ -443,6 +443,27 @@ static void on_link(struct nlmsghdr *h, void *arg)
 	}
 }
 
+/* A link request about interface INDEX (0: by the name put in after) */
+static struct ifinfomsg *link_msg(struct msg *m, uint16_t type, uint16_t flags, int index)
+{
+	struct ifinfomsg *ifi;
+
+	msg_init(m, type, flags);
+	ifi = put(m, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = index;
+	return ifi;
+}
+
+/* RTM_DELLINK of interface INDEX: 0, or -1 with errno. */
+static int link_del(struct nl *nl, int index)
+{
+	struct msg m;
+
+	link_msg(&m, RTM_DELLINK, 0, index);
+	return nl_talk(nl, &m, NULL, NULL);
+}
+
 /* The interface called NAME: l->index 0 when there is none. -1 on error. */
 static int link_get(struct nl *nl, const char *name, struct link *l)
 {
@@ -968,14 +989,7 @@ static bool netns_exists(const char *name)
 /* by index, the one just read: never another that took the name since */
 static int veth_delete(struct down *d, const char *host, int index)
 {
-	struct msg m;
-	struct ifinfomsg *ifi;
-
-	msg_init(&m, RTM_DELLINK, 0);
-	ifi = put(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = index;
-	if (nl_talk(&d->nl, &m, NULL, NULL) < 0 && errno != ENODEV)
+	if (link_del(&d->nl, index) < 0 && errno != ENODEV)
 		return undo_fail(d, "delete veth %s: %s", host, nl_error(errno));
 	return 0;
 }
@@ -1279,12 +1293,8 @@ static int addr_add(struct nl *nl, int ifindex, uint32_t addr, int len)
 static int link_set(struct nl *nl, int ifindex, const char *name, unsigned up, const char *alias)
 {
 	struct msg m;
-	struct ifinfomsg *ifi;
+	struct ifinfomsg *ifi = link_msg(&m, RTM_NEWLINK, 0, ifindex);
 
-	msg_init(&m, RTM_NEWLINK, 0);
-	ifi = put(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
 	ifi->ifi_flags = up;
 	ifi->ifi_change = up;
 	if (!ifindex)
@@ -1337,11 +1347,7 @@ static void bridge_make(struct up *u)
 		}
 	}
 	int err = errno;
-	msg_init(&m, RTM_DELLINK, 0);
-	ifi = put(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = idx;
-	if (nl_talk(&u->host, &m, NULL, NULL) < 0 && errno != ENODEV)
+	if (link_del(&u->host, idx) < 0 && errno != ENODEV)
 		warn_msg("bridge '%s': remove what was made of it: %s", p->bridge, nl_error(errno));
 	fail("bridge '%s': cannot make it: %s/%d, %s: %s", p->bridge, dot(p->br.gw), p->br.len, step,
 	     nl_error(err));
@@ -1623,14 +1629,10 @@ static void gateway_neigh(struct up *u, int eth0)
 static void no_link_local(struct up *u, int eth0)
 {
 	struct msg m;
-	struct ifinfomsg *ifi;
 	struct rtattr *spec, *in6;
 	uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
 
-	msg_init(&m, RTM_NEWLINK, 0);
-	ifi = put(&m, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = eth0;
+	link_msg(&m, RTM_NEWLINK, 0, eth0);
 	spec = nest(&m, IFLA_AF_SPEC);
 	in6 = nest(&m, AF_INET6);
 	attr(&m, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
