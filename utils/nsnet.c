@@ -1109,7 +1109,9 @@ static int undo_held(struct down *d)
 		const struct kept *k = &d->kept[i];
 		long long age_ms = (now.tv_sec - k->born.tv_sec) * 1000LL + (now.tv_nsec - k->born.tv_nsec) / 1000000L;
 
-		if (netns_exists(k->name) || !still_held(&d->nl, k))
+		/* dead (the common case) by the number alone; alive, by the veth too:
+		 * a number may have passed to another namespace meanwhile */
+		if (netns_exists(k->name) || !nsid_alive(&d->nl, k->nsid) || !still_held(&d->nl, k))
 			continue;
 		if (!k->born.tv_sec || age_ms < YOUNG_MS)
 			watch_held(k);
