@@ -506,6 +506,38 @@ fault_table_gc() {
 	"$tool" delete table bridge unshared 2>/dev/null || :
 }
 
+# fault_sweep: cuts and loss rules that name an interface which is gone (the
+# teardown that should have removed them could not, and its journal is lost
+# with its state directory) would apply to the next veth of that name: gc
+# removes them, and says so. 1 when the table is busy.
+fault_sweep() {
+	fault_table || return 0
+	fault_lock_try || return 1
+	fault_parts
+	_fs_ifs=$("$tool" list map bridge unshared shape 2>/dev/null) || _fs_ifs=""
+	_fs_done=$nl
+	while IFS=' ' read -r _fs_a _fs_b; do
+		[ -n "$_fs_a" ] && { [ ! -e "/sys/class/net/$_fs_a" ] || [ ! -e "/sys/class/net/$_fs_b" ]; } || continue
+		# each cut is listed both ways: one removal, one line
+		case $_fs_done in *"$nl$_fs_b $_fs_a$nl"*) continue ;; esac
+		_fs_done=$_fs_done$_fs_a' '$_fs_b$nl
+		fault_part_del "$_fs_a" "$_fs_b" && printf 'removed the cut %s - %s: an interface is gone\n' "$_fs_a" "$_fs_b"
+	done <<-EOF
+		$parts
+	EOF
+	# the map's elements: "HOST" : jump loss-HOST
+	while :; do
+		case $_fs_ifs in *'" : jump loss-'*) ;; *) break ;; esac
+		_fs_h=${_fs_ifs%%'" : jump loss-'*}
+		_fs_h=${_fs_h##*'"'}
+		_fs_ifs=${_fs_ifs#*'" : jump loss-'}
+		[ ! -e "/sys/class/net/$_fs_h" ] || continue
+		fault_loss_del "$_fs_h" && printf 'removed the loss rule of %s: the interface is gone\n' "$_fs_h"
+	done
+	fault_table_gc
+	fault_unlock
+}
+
 # fault_parts -> $parts: "HA HB" lines, one per cut direction
 fault_parts() {
 	parts=''

@@ -3,7 +3,9 @@
 # For each stale entry: end what the instance left running (its cgroup, its
 # named network namespace; a pid namespace died with its init), then replay
 # its journal (lib/state.sh: state_reap). Entries of live supervisors and
-# spawns in progress are never touched, so gc may run at any time.
+# spawns in progress are never touched, so gc may run at any time. Then what
+# no journal names any more: empty instance cgroups, cuts and loss rules of
+# interfaces that are gone (lib/fault.sh: fault_sweep), .trash.
 
 usage() {
 	cat <<'EOF2'
@@ -13,7 +15,10 @@ Tear down every instance whose supervisor is gone, with what it left running,
 and print one line per instance reclaimed. Running instances and spawns in
 progress are left alone; an entry that never got past its first step (no pid
 file) is reclaimed once it is a minute old, and so is an instance cgroup left
-empty (its entry deleted by hand). Running gc again does nothing.
+empty (its entry deleted by hand). Partition cuts and loss rules that name an
+interface which is gone (their journal lost with its entry) are removed, and
+so are the emptied directories in the registry's .trash. Running gc again does
+nothing.
 
 Exit status: 0, or 125 when some teardown could not finish (gc tries again).
 EOF2
@@ -52,6 +57,8 @@ cmd_main() {
 		rmdir -- "$g_dir" 2>/dev/null || warn "${g_dir#"$UNSHARED_STATE"/}: not empty, left alone"
 	done
 	gc_cgroups
+	. "$UNSHARED_LIB/fault.sh"
+	fault_sweep || warn "the nftables table bridge unshared is busy: not swept"
 	return "$g_rc"
 }
 

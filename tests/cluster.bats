@@ -259,6 +259,29 @@ for line in open(sys.argv[1]):
 	not in_table "\"$hb\""
 }
 
+@test "gc sweeps the cuts and loss rules of interfaces that are gone, and only those" {
+	local ha hb
+	sleeper cl-a 10.244.0.2/24 5416
+	sleeper cl-b 10.244.0.3/24 5417
+	ha=$(host_of cl-a) hb=$(host_of cl-b)
+	"$UC" net partition cl-a cl-b
+	# what a teardown whose journal was lost (its state directory deleted) leaves
+	nft add element bridge unshared part '{ "utgone1" . "utgone2", "utgone2" . "utgone1" }'
+	nft add chain bridge unshared loss-utgone3
+	nft add element bridge unshared shape '{ "utgone3" : jump loss-utgone3 }'
+	run --separate-stderr "$UC" gc
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[[ $output == *"removed the cut utgone"[12]" - utgone"[12]": an interface is gone"* ]]
+	[ "$(grep -c 'removed the cut' <<<"$output")" = 1 ]
+	[[ $output == *"removed the loss rule of utgone3: the interface is gone"* ]]
+	not in_table utgone
+	# the live cut stays
+	in_table "\"$ha\" . \"$hb\""
+	not reach cl-a 10.244.0.3
+	"$UC" net heal cl-a
+}
+
 @test "net: unknown, stopped and bridge-less instances are refused with 125" {
 	sleeper cl-a 10.244.0.2/24 5414
 	"$UC" spawn --detach --name cl-nobr --root "$BB" -- /bin/sleep 5415 >/dev/null
