@@ -17,7 +17,8 @@ progress are left alone; an entry that never got past its first step (no pid
 file) is reclaimed once it is a minute old, and so is an instance cgroup left
 empty (its entry deleted by hand). Partition cuts and loss rules that name an
 interface which is gone (their journal lost with its entry) are removed, and
-so are the emptied directories in the registry's .trash. Running gc again does
+so are the emptied directories in the registry's .trash and the registry of a
+bridge deleted by hand (no lease left, a minute old). Running gc again does
 nothing.
 
 Exit status: 0, or 125 when some teardown could not finish (gc tries again).
@@ -57,9 +58,37 @@ cmd_main() {
 		rmdir -- "$g_dir" 2>/dev/null || warn "${g_dir#"$UNSHARED_STATE"/}: not empty, left alone"
 	done
 	gc_cgroups
+	gc_registries
 	. "$UNSHARED_LIB/fault.sh"
 	fault_sweep || warn "the nftables table bridge unshared is busy: not swept"
 	return "$g_rc"
+}
+
+# gc_registries: the per-bridge registry (.net/BRIDGE: lock, hosts, bridge) of
+# a bridge that is gone (deleted by hand: the tool never deletes a bridge),
+# with no lease left in it, untouched for a minute (a spawn making that
+# bridge right now has just made it), under the bridge's lock
+gc_registries() {
+	host_tool flock
+	for g_dir in "$UNSHARED_STATE"/.net/*; do
+		[ -d "$g_dir" ] && [ ! -L "$g_dir" ] || continue
+		[ ! -e "/sys/class/net/${g_dir##*/}" ] || continue
+		[ -n "$(find "$g_dir" -maxdepth 0 -mmin +1 2>/dev/null)" ] || continue
+		g_lease=''
+		if [ -f "$g_dir/hosts" ]; then
+			while IFS= read -r _l; do
+				case $_l in '' | '#'* | '127.0.0.1'* | '::1'*) ;; *) g_lease=1 ;; esac
+			done <"$g_dir/hosts"
+		fi
+		[ -z "$g_lease" ] || continue
+		{ command exec 8>>"$g_dir/lock"; } 2>/dev/null || continue
+		if "$tool" -n 8 && [ ! -e "/sys/class/net/${g_dir##*/}" ]; then
+			rm -f -- "$g_dir/hosts" "$g_dir/bridge" "$g_dir/.bridge.tmp" "$g_dir/lock" &&
+				rmdir -- "$g_dir" 2>/dev/null &&
+				printf 'removed the registry of bridge %s (gone)\n' "${g_dir##*/}"
+		fi
+		exec 8>&-
+	done
 }
 
 # gc_cgroups: remove the empty instance cgroups nobody will remove any more

@@ -471,6 +471,21 @@ PY
 	rm -r "$UNSHARED_STATE/.trash/ui-full.1"
 }
 
+@test "gc removes the registry of a bridge deleted by hand: no lease left, a minute old" {
+	local n=$UNSHARED_STATE/.net
+	mkdir -p "$n/ut-gone1" "$n/ut-gone2" "$n/ut-gone3"
+	printf '127.0.0.1\tlocalhost\n' >"$n/ut-gone1/hosts"
+	printf '127.0.0.1\tlocalhost\n10.9.0.2\tsomeone\n' >"$n/ut-gone2/hosts"
+	: >"$n/ut-gone1/lock"
+	touch -d '2 minutes ago' "$n/ut-gone1" "$n/ut-gone2"
+	run --separate-stderr "$UC" gc
+	[ "$status" -eq 0 ]
+	[ "$output" = "removed the registry of bridge ut-gone1 (gone)" ]
+	# a lease left, or made just now: kept
+	[ -d "$n/ut-gone2" ] && [ -d "$n/ut-gone3" ]
+	rm -r "$n/ut-gone2" "$n/ut-gone3"
+}
+
 @test "list reclaims stale entries unless --no-gc; a stale name can be reused" {
 	"$UC" spawn --detach --name ui-st --root "$BB" -- /bin/sleep 5335
 	kill -9 "$(sup ui-st)"
