@@ -156,8 +156,9 @@ __attribute__((noreturn)) static void usage(void)
 	      "  --info TEXT           with --state: write TEXT to DIR/info\n"
 	      "  --trash TRASH         with --new-state or --adopt-state: at the end, move the\n"
 	      "                        emptied DIR into TRASH (same filesystem; made if missing)\n"
-	      "                        instead of removing it; every forkn removes a few empty\n"
-	      "                        directories from TRASH while its command runs\n"
+	      "                        instead of removing it; once its command has run 10 ms\n"
+	      "                        (at once past 256 entries) forkn removes up to 8 empty\n"
+	      "                        directories from TRASH\n"
 	      "  --cgroup NAME         run CMD in a new cgroup (v2) NAME.PID below forkn's own (or at\n"
 	      "                        NAME, if absolute), removed at the end; best effort: without a\n"
 	      "                        writable cgroup v2 CMD runs where it is\n"
@@ -787,8 +788,9 @@ static bool cleanup_failed; /* the cleanup ran and did not exit 0 */
 static bool state_left; /* the directory could not be removed */
 
 /* --trash: an emptied state directory is renamed away (~3 us) rather than
- * removed (rmdir costs ~80 us on ext4, on the path to our exit); empty_trash,
- * run while a later command runs, removes it. false: not done (rmdir it). */
+ * removed (rmdir costs ~80 us on ext4, on the path to our exit); a later
+ * supervisor removes it while its own command runs (see idle_trash). false:
+ * not done (rmdir it). */
 static bool trash_state(void)
 {
 	char to[PATH_MAX];
@@ -811,11 +813,17 @@ static bool trash_state(void)
 static void empty_trash(void)
 {
 	int fd, n = 0;
+	struct stat st;
 	DIR *d;
 	struct dirent *e;
 
 	if (!cfg.trash || (fd = open(cfg.trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return;
+	/* nothing but "." and ".." (a directory's links: 2 + subdirectories) */
+	if (fstat(fd, &st) < 0 || st.st_nlink == 2) {
+		close(fd);
+		return;
+	}
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -825,6 +833,42 @@ static void empty_trash(void)
 		if (e->d_name[0] != '.' && unlinkat(fd, e->d_name, AT_REMOVEDIR) == 0)
 			n++;
 	closedir(d);
+}
+
+/* When to empty the trash: not while the command starts (the rmdirs, on the
+ * other core, still cost its start ~80 us here), but once it has run for
+ * TRASH_IDLE_MS; or at once when the trash holds more than TRASH_MAX (a loop
+ * of commands that all end sooner than that). */
+#define TRASH_IDLE_MS 10
+#define TRASH_MAX 256
+
+static void trash_if_full(void)
+{
+	struct stat st;
+
+	/* (a filesystem that does not count subdirectories says 1: look) */
+	if (cfg.trash && stat(cfg.trash, &st) == 0 && (st.st_nlink > 2 + TRASH_MAX || st.st_nlink == 1))
+		empty_trash();
+}
+
+/* Wait TRASH_IDLE_MS for the first signal; none came: the trash goes. One
+ * that came is put back (pending again, still blocked) for relay_until_exit. */
+static void idle_trash(void)
+{
+	struct timespec idle = { 0, TRASH_IDLE_MS * 1000000L };
+	sigset_t set = taken_signals();
+	int sig;
+
+	if (!cfg.trash)
+		return;
+	while ((sig = sigtimedwait(&set, NULL, &idle)) < 0 && errno == EINTR)
+		;
+	if (sig > 0) {
+		if (kill(getpid(), sig) < 0)
+			warn_msg("keep signal %d: %s", sig, strerror(errno));
+		return;
+	}
+	empty_trash();
 }
 
 static void remove_state(void)
@@ -1879,7 +1923,10 @@ static void report_started(void)
 /* Wait for the command (or init), relaying signals meanwhile. */
 static int supervise(void)
 {
-	int status = relay_until_exit(child_pid);
+	int status;
+
+	idle_trash();
+	status = relay_until_exit(child_pid);
 
 	if (status < 0)
 		fail(errno, "wait for the command");
@@ -2047,7 +2094,7 @@ int main(int argc, char **argv)
 	write_pid();
 	if (cfg.info)
 		write_info();
-	empty_trash();
+	trash_if_full();
 	wait_exec();
 	report_started();
 	log_started();
