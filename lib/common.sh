@@ -52,21 +52,24 @@ verbose() {
 # check_name WHAT VALUE: instance and root-type names. An allow-list, so no
 # '/', no '..', no leading '-' and no space can reach a path or an argv.
 check_name() {
-	case $2 in
-	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
-		die "$1 '$2': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
-	esac
+	name_chars "$1" "$2"
 	[ "${#2}" -le 64 ] || die "$1 '$2': longer than 64 characters"
 }
 
-# check_ifname WHAT VALUE: an interface name (a bridge): an allow-list the
-# kernel takes, which cannot lead anywhere as a path, at most 15 bytes
+# check_ifname WHAT VALUE: an interface name (a bridge): the same allow-list,
+# which the kernel takes too and which cannot lead anywhere as a path, at most
+# 15 bytes
 check_ifname() {
+	name_chars "$1" "$2"
+	[ "${#2}" -le 15 ] || die "$1 '$2': longer than 15 bytes (an interface name)"
+}
+
+# name_chars WHAT VALUE: the allow-list of both
+name_chars() {
 	case $2 in
 	'' | [!A-Za-z0-9]* | *[!A-Za-z0-9_.-]*)
 		die "$1 '$2': use letters, digits, '_', '.', '-', starting with a letter or digit" ;;
 	esac
-	[ "${#2}" -le 15 ] || die "$1 '$2': longer than 15 bytes (an interface name)"
 }
 
 # need_value OPTION COUNT LEFT [NEXT]: an option needs COUNT more words, LEFT

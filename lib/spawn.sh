@@ -307,9 +307,7 @@ plan_lean() {
 		# a signal before forkn has taken over: the shell gives it all back
 		trap 'lean_undo INT; exit 130' INT
 		trap 'lean_undo TERM; exit 143' TERM HUP
-		ADDR=$("$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
-			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
-			--veth "uc$$" "$bridge" "$name" "$addr") || exit 125
+		ADDR=$(lean_net_up) || exit 125
 		# tests only: a window to signal or kill the front end in
 		[ "${UNSHARED_TEST_PAUSE:-}" != net ] || sleep 3
 	fi
@@ -332,9 +330,7 @@ plan_lean() {
 			--cleanup-arg /bin/sh --cleanup-arg "$UNSHARED_SELF" --cleanup-arg _teardown --cleanup-arg "$state" "$@"
 	fi
 	if [ -z "$detach" ]; then
-		[ -z "$bridge" ] || exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
-			--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
-			--veth "uc$$" "$bridge" "$name" "$addr" --exec "$UNSHARED_UTILS/forkn" "$@"
+		[ -z "$bridge" ] || lean_net_up --exec "$UNSHARED_UTILS/forkn" "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
 	# forkn --detach returns once the command has really started (pivot
@@ -352,6 +348,14 @@ plan_lean() {
 	fi
 	printf '%s\n' "$name"
 	exit 0
+}
+
+# lean_net_up [ARG...]: this shell becomes nsnet up for the instance (it
+# takes the name and makes the network), ARG... appended
+lean_net_up() {
+	exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
+		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
+		--veth "uc$$" "$bridge" "$name" "$addr" "$@"
 }
 
 # lean_undo [SIGNAL]: the lean path's network, when the front end is stopped
