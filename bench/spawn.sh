@@ -27,6 +27,22 @@ fails() {
 	tail -n 3 "$BENCH_TMP/errors" | while IFS= read -r l; do note "    $l"; done
 }
 
+# vs_row LABEL TARGET FAILED: the row of ours ($o us) against the peer ($b us),
+# judged by the ratio TARGET in hundredths (100: <= 1.0); FAILED non-empty
+# (a command failed in some rounds) voids it. Leaves $mo and $mb set.
+vs_row() {
+	ms "$o"; mo=$ms
+	ms "$b"; mb=$ms
+	ratio "$o" "$b"
+	if [ -n "$3" ]; then
+		verdict=FAILED
+	else
+		ms $((o - b * $2 / 100))
+		judge "$r100" "$2" "$ms"
+	fi
+	row "$1" "$mo" "$mb" "$ratio" "<= $(($2 / 100)).$(($2 % 100 / 10))" "$verdict"
+}
+
 say "(1) spawn vs bwrap vs unshare+chroot vs /bin/true, $BENCH_N rounds"
 interleave 5 ours bwrap unshare floor # warm the caches, not counted
 interleave "$BENCH_N" ours bwrap unshare floor
@@ -34,16 +50,9 @@ median SAMPLES_0; o=$med o25=$p25 o75=$p75
 median SAMPLES_1; b=$med b25=$p25 b75=$p75
 median SAMPLES_2; u=$med
 median SAMPLES_3; f=$med
-ms "$o"; mo=$ms
-ms "$b"; mb=$ms
-ratio "$o" "$b"
-if fails 0 "(1) spawn" || fails 1 "(1) bwrap"; then
-	row "(1) spawn --mount --pid --ipc --uts --root R -- /bin/true, vs bwrap" "$mo" "$mb" "$ratio" "<= 1.0" "FAILED"
-else
-	ms $((o - b))
-	judge "$r100" 100 "$ms"
-	row "(1) spawn --mount --pid --ipc --uts --root R -- /bin/true, vs bwrap" "$mo" "$mb" "$ratio" "<= 1.0" "$verdict"
-fi
+failed=''
+if fails 0 "(1) spawn" || fails 1 "(1) bwrap"; then failed=1; fi
+vs_row "(1) spawn --mount --pid --ipc --uts --root R -- /bin/true, vs bwrap" 100 "$failed"
 ms "$u"
 ratio "$o" "$u"
 row "(1) the same, vs unshare -mpiuf chroot R /bin/true" "$mo" "$ms" "$ratio" "-" "info"
@@ -61,12 +70,9 @@ say "(1) cold: the same, 50 ms idle before each command, $cold rounds"
 PAUSE=0.05 interleave "$cold" ours bwrap
 median SAMPLES_0; o=$med
 median SAMPLES_1; b=$med
-ms "$o"; mo=$ms
-ms "$b"; mb=$ms
-ratio "$o" "$b"
-ms $((o - b)); judge "$r100" 100 "$ms"
-fails 0 "(1) cold spawn" && verdict=FAILED
-row "(1) the same, cold (50 ms idle before each), vs bwrap" "$mo" "$mb" "$ratio" "<= 1.0" "$verdict"
+failed=''
+if fails 0 "(1) cold spawn"; then failed=1; fi
+vs_row "(1) the same, cold (50 ms idle before each), vs bwrap" 100 "$failed"
 
 say "(2) spawn --net --bridge vs bwrap, and vs the spawn of (1), $BENCH_N rounds"
 # the first spawn makes the bridge: not counted
@@ -75,16 +81,9 @@ interleave "$BENCH_N" ours_br bwrap ours
 median SAMPLES_0; o=$med
 median SAMPLES_1; b=$med
 median SAMPLES_2; n=$med
-ms "$o"; mo=$ms
-ms "$b"; mb=$ms
-ratio "$o" "$b"
-if fails 0 "(2) spawn --bridge" || fails 1 "(2) bwrap"; then
-	row "(2) spawn ... --net --bridge ubench0 --addr auto, vs bwrap of (1)" "$mo" "$mb" "$ratio" "<= 1.5" "FAILED"
-else
-	ms $((o - b * 3 / 2))
-	judge "$r100" 150 "$ms"
-	row "(2) spawn ... --net --bridge ubench0 --addr auto, vs bwrap of (1)" "$mo" "$mb" "$ratio" "<= 1.5" "$verdict"
-fi
+failed=''
+if fails 0 "(2) spawn --bridge" || fails 1 "(2) bwrap"; then failed=1; fi
+vs_row "(2) spawn ... --net --bridge ubench0 --addr auto, vs bwrap of (1)" 150 "$failed"
 # (3) seen from the outside: what --net --bridge adds to the spawn of (1),
 # the network's setup and teardown with all the front end does for them
 # (bench/net.sh times the network steps alone)
