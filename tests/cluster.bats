@@ -185,8 +185,7 @@ for line in open(sys.argv[1]):
 		# shellcheck disable=SC2086 # the words of one case
 		run --separate-stderr "$UC" spawn --name cl-bad --root "$BB" $args
 		echo "$args: $status $stderr"
-		[ "$status" -eq 125 ]
-		[ "${#stderr_lines[@]}" -eq 1 ]
+		one_error
 		[[ "$stderr" == "unshared-cli: spawn: "* ]]
 	done
 	[ ! -e "$S/cl-bad" ]

@@ -24,14 +24,24 @@ make_bbroot() {
 	echo "root:x:0:" >"$r/etc/group"
 }
 
-# wait_for COND...: up to 5 s for a command to succeed (the last try's status)
+# wait_for COND...: up to WAIT_TRIES (50) x 0.1 s for a command to succeed
+# (the last try's status)
 wait_for() {
 	local i
-	for i in $(seq 50); do
+	for i in $(seq "${WAIT_TRIES:-50}"); do
 		"$@" && return 0
 		sleep 0.1
 	done
 	"$@"
+}
+
+# one_error: the last `run --separate-stderr` failed the way bad input does:
+# 125 and one line in the tool's voice on stderr
+one_error() {
+	echo "status $status; stdout: $output; stderr: $stderr"
+	[ "$status" -eq 125 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "unshared-cli: "* ]]
 }
 
 # skip, unless UNSHARED_MUST_WORK=1 (CI) turns skips into failures

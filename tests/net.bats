@@ -130,13 +130,6 @@ inside_hosts() {
 	nsenter -t "$(cat "$S/$1/cmdpid")" -m cat /etc/hosts
 }
 
-# one_error: the last `run --separate-stderr` failed as bad input does
-one_error() {
-	echo "status $status: $stderr"
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ "$stderr" == "unshared-cli: "* ]]
-}
 
 @test "two instances on a bridge reach each other by address and by name" {
 	bg un-a utn1 10.241.0.2/24 4301

@@ -55,13 +55,6 @@ leases() {
 	grep -v -e '^#' -e '^127\.0\.0\.1	' -e '^::1	' "$ND/$1/hosts" || true
 }
 
-# one_error: the last `run --separate-stderr` failed the way bad input does
-one_error() {
-	echo "status $status: $stderr"
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ "$stderr" == "unshared-cli: "* ]]
-}
 
 # ports_gone BRIDGE: wait (5 s at most) until BRIDGE has no port left
 ports_gone() {

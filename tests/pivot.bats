@@ -26,8 +26,8 @@ snapshot() {
 	find "$1" -type f -exec sha256sum {} + | sort
 }
 
-# one_error: a single line in pivot's voice.
-one_error() {
+# pivot_error: a single line in pivot's voice.
+pivot_error() {
 	[ "${#lines[@]}" -eq 1 ] || { echo "expected one line, got: $output"; return 1; }
 	[[ $output == "unshared-cli: pivot: "* ]] || { echo "not pivot's voice: $output"; return 1; }
 }
@@ -146,17 +146,17 @@ teardown() {
 	rm -r "$ROOT$HOST/sub"
 	rmdir "$ROOT$HOST"
 	run -125 "$PIVOT" --tmpfs /parent/sub/mnt "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == *"/parent is a symbolic link to nothing in the root" ]]
 	[ ! -e "$HOST/sub" ]
 	run -125 "$PIVOT" --tmpfs /dang/sub "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == *"symbolic link to nothing"* ]]
 	run -125 "$PIVOT" --tmpfs /dang "$ROOT" true
-	one_error
+	pivot_error
 	[ ! -e "$HOST/dangling-target" ]
 	run -125 "$PIVOT" --proc /proc --tmpfs /magic/etc/pivot-attack-magic "$ROOT" true
-	one_error
+	pivot_error
 	[ ! -e /etc/pivot-attack-magic ]
 }
 
@@ -240,7 +240,7 @@ teardown() {
 	[ "$output" = "$(printf 'x\nt-ro\n/ %s\n/tmp tmpfs\n/proc proc\n/mq mqueue\n/t tmpfs' "$(findmnt -no FSTYPE -T "$ROOT")")" ]
 	[ ! -e "$ROOT/tmp/f" ]
 	run -125 "$PIVOT" --remount-ro /etc "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == *"remount-ro /etc: not a mount point" ]]
 }
 
@@ -253,12 +253,12 @@ teardown() {
 
 @test "a mount failure names the operation, its source and destination" {
 	run -125 "$PIVOT" --bind "$HOST/file.txt" /etc "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == "unshared-cli: pivot: bind $HOST/file.txt on /etc: "* ]]
 	run -125 "$PIVOT" --bind "$HOST/missing" /x "$ROOT" true
 	[ "$output" = "unshared-cli: pivot: bind $HOST/missing on /x: No such file or directory" ]
 	run -125 "$PIVOT" --tmpfs / "$ROOT" true
-	one_error
+	pivot_error
 }
 
 @test "--hostname with --unshare-uts stays private" {
@@ -288,7 +288,7 @@ teardown() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ ${lines[0]} == "1: lo: <LOOPBACK>"* ]]
 	run -125 "$PIVOT" --netns "/proc/$NETNS_PID/ns/net" --unshare-net "$ROOT" true
-	one_error
+	pivot_error
 }
 
 @test "exit status: 127 command not found, 126 not executable" {
@@ -306,7 +306,7 @@ teardown() {
 		eval "set -- $args"
 		echo "case: $args"
 		run -125 "$PIVOT" --tmpfs /made "$@"
-		one_error
+		pivot_error
 		[ ! -e "$ROOT/made" ]
 	done <<-EOF
 		--frob "$ROOT" true
@@ -332,16 +332,16 @@ teardown() {
 		"$HOST/file.txt" true
 	EOF
 	run -125 "$PIVOT"
-	one_error
+	pivot_error
 }
 
 @test "--mount-ns-made: refused without forkn's word, or in the caller's own mount namespace" {
 	run -125 "$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == *"UNSHARED_OUTER_MNTNS not set"* ]]
 	run -125 env UNSHARED_OUTER_MNTNS="$(stat -L -c %d:%i /proc/self/ns/mnt)" \
 		"$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
-	one_error
+	pivot_error
 	[[ $output == *"still in the caller's mount namespace"* ]]
 	[ ! -e "$ROOT/made" ]
 }
@@ -398,6 +398,6 @@ teardown() {
 	[ "$(cat "$HOST/work/upper/new")" = w ]
 	loops_settle "$loops"
 	run -125 "$PIVOT" --squash "$HOST/file.txt" /sq "$ROOT" true
-	one_error
+	pivot_error
 	loops_settle "$loops"
 }

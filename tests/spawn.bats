@@ -85,8 +85,7 @@ teardown() {
 	run --separate-stderr "$UC" spawn --root "$BB" -- /etc/passwd
 	[ "$status" -eq 126 ]
 	run --separate-stderr "$UC" spawn --bogus -- true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == "unshared-cli: spawn: unknown option '--bogus'"* ]]
 }
 
@@ -98,8 +97,7 @@ teardown() {
 		# shellcheck disable=SC2086
 		run --separate-stderr "$UC" spawn $bad -- /bin/true
 		echo "$bad -> $status: $stderr"
-		[ "$status" -eq 125 ]
-		[ "${#stderr_lines[@]}" -eq 1 ]
+		one_error
 		[[ "$stderr" == "unshared-cli: spawn: "* ]]
 	done
 	[ -z "$(ls "$UNSHARED_STATE" 2>/dev/null)" ]

@@ -164,16 +164,14 @@ mkdir_nrs() {
 	for bad in "x" "0 0" "0 0 0" "0 0 1," "0 4294967295 1" "0 0 1;1 1 1"; do
 		run --separate-stderr "$UC" spawn --uid-map "$bad" --root "$BB" -- /bin/true
 		echo "$bad -> $status: $stderr"
-		[ "$status" -eq 125 ]
-		[ "${#stderr_lines[@]}" -eq 1 ]
+		one_error
 		[[ "$stderr" == "unshared-cli: "*"--uid-map"* ]]
 	done
 }
 
 @test "root: --user with --bridge is refused before anything is made" {
 	run --separate-stderr "$UC" spawn --user --map-root-user --bridge ut-nobr --addr auto --root "$BB" -- /bin/true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == "unshared-cli: spawn: --user with --bridge: not supported yet"* ]]
 	run ! ip link show ut-nobr
 }
@@ -236,8 +234,7 @@ e" ]
 @test "names are looked up in the root, never on the host; unknown ones: 125" {
 	grep -q '^daemon:' /etc/passwd || skip "no daemon user on the host"
 	run --separate-stderr "$UC" spawn --root "$BB" --setuid daemon -- /bin/true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == "unshared-cli: spawn: --setuid 'daemon': no such user in $BB/etc/passwd" ]]
 	run --separate-stderr "$UC" spawn --root "$BB" --setgid nogroup-here -- /bin/true
 	[ "$status" -eq 125 ]
@@ -308,8 +305,7 @@ e" ]
 		# shellcheck disable=SC2086
 		run --separate-stderr "$UC" spawn --root "$BB" $bad -- /bin/true
 		echo "$bad -> $status: $stderr"
-		[ "$status" -eq 125 ]
-		[ "${#stderr_lines[@]}" -eq 1 ]
+		one_error
 		[[ "$stderr" == "unshared-cli: spawn: --cap-"* ]]
 	done
 	[ -z "$(ls "$UNSHARED_STATE" 2>/dev/null)" ]
@@ -351,8 +347,7 @@ e" ]
 @test "--seccomp: a file that is no BPF program is refused, 125" {
 	printf 'abc' >"$BATS_TEST_TMPDIR/bad.bpf"
 	run --separate-stderr "$UC" spawn --root "$BB" --seccomp "$BATS_TEST_TMPDIR/bad.bpf" -- /bin/true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == *"not a BPF program"* ]]
 	run --separate-stderr "$UC" spawn --root "$BB" --seccomp "$BATS_TEST_TMPDIR/none.bpf" -- /bin/true
 	[ "$status" -eq 125 ]
@@ -417,8 +412,7 @@ e" ]
 @test "rootless: what needs host privileges is one clear line, 125, nothing made" {
 	need_nobody
 	run --separate-stderr as_nobody "$UC" spawn --user --map-root-user --net --bridge ut-nobr --addr auto --root "$BB" -- /bin/true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == "unshared-cli: spawn: --bridge, --addr: need root (CAP_NET_ADMIN"* ]]
 	run ! ip link show ut-nobr
 	touch "$NBT/img"
@@ -435,8 +429,7 @@ e" ]
 	need_nobody
 	! command -v newuidmap >/dev/null || skip "newuidmap is installed here"
 	run --separate-stderr as_nobody "$UC" spawn --uid-map "0 0 1" --root "$BB" -- /bin/true
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
+	one_error
 	[[ "$stderr" == *"needs newuidmap (package uidmap)"* ]]
 	run --separate-stderr as_nobody "$UC" spawn --map-auto --root "$BB" -- /bin/true
 	[ "$status" -eq 125 ]

@@ -144,13 +144,6 @@ rel_teardown() {
 	[ "$bad" = 0 ]
 }
 
-# one_error: the last `run --separate-stderr` failed with 125 and one line
-one_error() {
-	echo "status $status; stdout: $output; stderr: $stderr"
-	[ "$status" -eq 125 ]
-	[ "${#stderr_lines[@]}" -eq 1 ]
-	[[ "$stderr" == "unshared-cli: "* ]]
-}
 
 # nothing_made: no instance entry, nothing of ours on the host (mid-test)
 nothing_made() {
@@ -159,15 +152,8 @@ nothing_made() {
 	diff -u "$T/ours.before" "$T/ours.after" >&2
 }
 
-# wait_for COND...: up to 10 s for a command to succeed (2 cores, suites side by side)
-wait_for() {
-	local i
-	for i in $(seq 100); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
+# wait_for (helpers.bash): up to 10 s here (2 cores, suites side by side)
+WAIT_TRIES=100
 
 # running NAME MARKER: NAME's command is `sleep MARKER` (pivot is done)
 running() {

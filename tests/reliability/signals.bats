@@ -25,6 +25,15 @@ pgroup() {
 	exec perl -e 'setpgrp(0, 0); $SIG{INT} = $SIG{QUIT} = "DEFAULT"; exec @ARGV or die "exec: $!"' "$@"
 }
 
+# ctrl_c PID: SIGINT to PID's process group, as a terminal's Ctrl-C does;
+# PID's exit status into $status, its output ($T/out) shown
+ctrl_c() {
+	kill -INT -- "-$1" || { cat "$T/out"; return 1; }
+	status=0
+	wait "$1" || status=$?
+	echo "status $status; $(cat "$T/out")"
+}
+
 @test "signals: INT TERM HUP QUIT USR1 USR2 WINCH all reach the command" {
 	local p s n=0
 	"$UC" spawn --name rel-sig --root "$BB" --data-dir "$W:/w" -- /bin/sh -c '
@@ -126,10 +135,7 @@ SigIgn:	0000000000000000'
 
 	wait_for test -d "$S/rel-cc"
 	sleep 0.3
-	kill -INT -- "-$p" || { cat "$T/out"; false; }
-	status=0
-	wait "$p" || status=$?
-	echo "status $status; $(cat "$T/out")"
+	ctrl_c "$p"
 	[ "$status" -eq 130 ] || [ "$status" -eq 125 ]
 	wait_for gone rel-cc
 	# the --postexec hook, journaled first, ran once
@@ -144,10 +150,7 @@ SigIgn:	0000000000000000'
 	p=$!
 	wait_for test -e /run/netns/rel-cn
 	sleep 0.3
-	kill -INT -- "-$p" || { cat "$T/out"; false; }
-	status=0
-	wait "$p" || status=$?
-	echo "status $status; $(cat "$T/out")"
+	ctrl_c "$p"
 	[ "$status" -eq 130 ] || [ "$status" -eq 125 ]
 	wait_for gone rel-cn
 	[ ! -e /run/netns/rel-cn ]
@@ -161,10 +164,7 @@ SigIgn:	0000000000000000'
 		--addr 10.251.0.4/24 -- /bin/sleep 5708 >"$T/out" 2>&1 3>&- &
 	p=$!
 	wait_for test -e /run/netns/rel-cl
-	kill -INT -- "-$p" || { cat "$T/out"; false; }
-	status=0
-	wait "$p" || status=$?
-	echo "status $status; $(cat "$T/out")"
+	ctrl_c "$p"
 	[ "$status" -eq 130 ]
 	[[ "$(cat "$T/out")" == *"rel-cl: stopped during setup (SIGINT): undone"* ]]
 	gone rel-cl
