@@ -1,4 +1,5 @@
 # bench/lib.bash: sourced by the bench scripts (bash). Timing without forks,
+# shellcheck shell=bash
 # interleaved runs, medians, the row protocol, and the one cleanup.
 #
 # Row protocol (stdout of every bench/*.sh, collected by bench/run):

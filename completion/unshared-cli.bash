@@ -1,4 +1,5 @@
 # bash completion for unshared-cli                          -*- shell-script -*-
+# shellcheck shell=bash
 #
 # Installed as $(BASHCOMPDIR)/unshared-cli, where bash-completion loads it the
 # first time unshared-cli is completed; or source it from ~/.bashrc.

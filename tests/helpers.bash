@@ -1,4 +1,5 @@
 # tests/helpers.bash: shared by every suite. Load with `load helpers`.
+# shellcheck shell=bash
 #
 # Every test runs against the real kernel. common_setup snapshots the host (mounts,
 # netns, links, loop devices, marker processes) and common_teardown ends the marker

@@ -1,4 +1,5 @@
 # tests/reliability/rel.bash: shared by the reliability suites (load after ../helpers).
+# shellcheck shell=bash
 #
 # Everything a reliability case makes is named so that it can be found and
 # cleaned up without touching anybody else's: instances rel-*, bridges ut-rel*,
@@ -147,7 +148,7 @@ rel_teardown() {
 
 # nothing_made: no instance entry, nothing of ours on the host (mid-test)
 nothing_made() {
-	[ -z "$(ls "$S" 2>/dev/null | grep -v '^\.')" ] || { ls -la "$S" >&2; return 1; }
+	[ -z "$(ls "$S" 2>/dev/null)" ] || { ls -la "$S" >&2; return 1; }
 	ours "$T/ours.after"
 	diff -u "$T/ours.before" "$T/ours.after" >&2
 }
