@@ -110,7 +110,7 @@ net_check_bridge() {
 # (the bridge file, same ifindex) -> $br_gw $br_len. Forks nothing.
 net_bridge_known() {
 	read -r _i 2>/dev/null <"/sys/class/net/$bridge/ifindex" || return 1
-	read -r _c _g _l 2>/dev/null <"$net_dir/bridge" || return 1
+	read -r _c _g _l _m 2>/dev/null <"$net_dir/bridge" || return 1
 	[ "$_c" = "$_i" ] && net_ip4 "$_g" || return 1
 	case $_l in [0-9] | [12][0-9] | 3[0-2]) ;; *) return 1 ;; esac
 	br_gw=$ip4 br_len=$_l

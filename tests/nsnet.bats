@@ -128,7 +128,7 @@ ports_gone() {
 	ip netns exec uns-a busybox ping -c1 -W2 10.236.0.1 >/dev/null
 	# the lease, and what the front end reads to check the next --addr
 	[ "$(leases utns1)" = "10.236.0.2	uns-a" ]
-	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.0.1 16" ]
+	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.0.1 16 mac-kernel" ]
 }
 
 @test "up --exec: PROG runs in the caller's directory, told the address; an exec that fails rolls back" {
@@ -153,6 +153,45 @@ ports_gone() {
 	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" utns1 uns-x auto --exec
 	one_error
 	cd /
+}
+
+@test "a known bridge is taken from its cache only while the kernel agrees with it" {
+	local idx
+	mkbridge utns1 10.236.0.1/16
+	run --separate-stderr nsup uns-a auto
+	[ "$status" -eq 0 ] && [ "$output" = 10.236.0.2/16 ]
+	# the address changed by hand: the next one is planned on the new subnet
+	ip addr flush dev utns1
+	ip addr add 10.236.5.1/24 dev utns1
+	run --separate-stderr nsup uns-b auto
+	echo "$output $stderr"
+	[ "$status" -eq 0 ] && [ "$output" = 10.236.5.2/24 ]
+	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.5.1 24 mac-kernel" ]
+	# a cache of the older format (no MAC field) is read again and rewritten
+	idx=$(cat /sys/class/net/utns1/ifindex)
+	echo "$idx 10.236.5.1 24" >"$ND/utns1/bridge"
+	run --separate-stderr nsup uns-c auto
+	[ "$status" -eq 0 ] && [ "$output" = 10.236.5.3/24 ]
+	[ "$(cat "$ND/utns1/bridge")" = "$idx 10.236.5.1 24 mac-kernel" ]
+	# the same name made anew (another index): read again, not trusted
+	ip netns del uns-a && ip netns del uns-b && ip netns del uns-c
+	ports_gone utns1
+	ip link del utns1
+	mkbridge utns1 10.236.7.1/24
+	[ "$(cat /sys/class/net/utns1/ifindex)" != "$idx" ]
+	run --separate-stderr nsup uns-d auto
+	echo "$output $stderr"
+	[ "$status" -eq 0 ] && [ "$output" = 10.236.7.2/24 ]
+	[ "$(cat "$ND/utns1/bridge")" = "$(cat /sys/class/net/utns1/ifindex) 10.236.7.1 24 mac-kernel" ]
+	# a bridge nsnet made (its MAC set) whose MAC was changed by hand: the
+	# gateway's permanent entry inside has the new one, read afresh
+	run --separate-stderr nsup uns-e auto utns2
+	[ "$status" -eq 0 ]
+	[[ "$(cat "$ND/utns2/bridge")" == *" mac-set" ]]
+	ip link set utns2 address 02:11:22:33:44:55
+	run --separate-stderr nsup uns-f auto utns2
+	[ "$status" -eq 0 ]
+	ip -n uns-f neigh show "$(cut -d' ' -f2 "$ND/utns2/bridge")" | grep -q "lladdr 02:11:22:33:44:55 PERMANENT"
 }
 
 @test "down: all of it goes, bottom-up; again is fine; the bridge and the hosts file's inode stay" {
@@ -231,7 +270,7 @@ ports_gone() {
 	run --separate-stderr nsup uns-b 10.237.1.9/24 utns3
 	[ "$status" -eq 0 ] && [ "$output" = 10.237.1.9/24 ]
 	[ -z "$(ip -n uns-b route show default)" ]
-	[ "$(cat "$ND/utns3/bridge")" = "$(cat /sys/class/net/utns3/ifindex) - -" ]
+	[ "$(cat "$ND/utns3/bridge")" = "$(cat /sys/class/net/utns3/ifindex) - - mac-kernel" ]
 	# a bridge of someone else's, its MAC left to the kernel: ARP as usual
 	ip addr add 10.237.2.1/24 dev utns3
 	rm "$ND/utns3/bridge"
