@@ -1359,29 +1359,27 @@ static void bridge_make(struct up *u)
 
 /* $NETDIR/BRIDGE/bridge: "IFINDEX ADDR PREFIX MAC" ("-" for none; MAC:
  * mac-set or mac-kernel, see bridge_cached), read by the front end (no
- * fork) to check the next --addr on this bridge. Replaced by rename: readers
- * hold no lock. */
-static void cache_write(const struct up *u)
+ * fork) to check the next --addr on this bridge, and by up under the lock.
+ * Replaced by rename: readers hold no lock. */
+static void cache_line(char *out, size_t size, const struct bridge *br)
 {
-	char want[64], have[64] = "", path[PATH_MAX], tmp[PATH_MAX];
-	const struct bridge *br = &u->p.br;
 	const char *mac = br->mac_fixed ? "mac-set" : "mac-kernel";
-	int fd;
-	ssize_t n;
 
 	if (br->gw)
-		snprintf(want, sizeof(want), "%d %s %d %s\n", br->index, dot(br->gw), br->len, mac);
+		snprintf(out, size, "%d %s %d %s\n", br->index, dot(br->gw), br->len, mac);
 	else
-		snprintf(want, sizeof(want), "%d - - %s\n", br->index, mac);
+		snprintf(out, size, "%d - - %s\n", br->index, mac);
+}
+
+/* Written when up has read the bridge from the kernel (bridge_cached found
+ * the file wrong, old or missing). */
+static void cache_write(const struct up *u)
+{
+	char want[64], path[PATH_MAX], tmp[PATH_MAX];
+	int fd;
+
+	cache_line(want, sizeof(want), &u->p.br);
 	path_in(path, sizeof(path), opt.net_dir, u->p.bridge, "bridge");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, have, sizeof(have) - 1);
-		have[n > 0 ? n : 0] = '\0';
-		close(fd);
-		if (strcmp(have, want) == 0)
-			return;
-	}
 	path_in(tmp, sizeof(tmp), opt.net_dir, u->p.bridge, ".bridge.tmp");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -1461,10 +1459,10 @@ static void lease(struct up *u)
  * a cache of an older format: bridge_read then reads it all. */
 static bool bridge_cached(const char *name, struct bridge *br)
 {
-	char path[PATH_MAX], have[80], want[48];
+	char path[PATH_MAX], have[80], want[64];
 	struct ifreq r;
-	uint32_t gw = 0, mask;
-	int fd, len = 0, n, sock;
+	uint32_t mask;
+	int fd, sock;
 	ssize_t got;
 
 	path_in(path, sizeof(path), opt.net_dir, name, "bridge");
@@ -1479,6 +1477,7 @@ static bool bridge_cached(const char *name, struct bridge *br)
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return false;
+	memset(br, 0, sizeof(*br));
 	memset(&r, 0, sizeof(r));
 	snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", name);
 	if (ioctl(sock, SIOCGIFINDEX, &r) < 0)
@@ -1488,32 +1487,25 @@ static bool bridge_cached(const char *name, struct bridge *br)
 		goto no;
 	memcpy(br->mac, r.ifr_hwaddr.sa_data, sizeof(br->mac));
 	if (ioctl(sock, SIOCGIFADDR, &r) == 0) {
-		gw = ntohl(((struct sockaddr_in *)(void *)&r.ifr_addr)->sin_addr.s_addr);
+		br->gw = ntohl(((struct sockaddr_in *)(void *)&r.ifr_addr)->sin_addr.s_addr);
 		if (ioctl(sock, SIOCGIFNETMASK, &r) < 0)
 			goto no;
 		mask = ntohl(((struct sockaddr_in *)(void *)&r.ifr_netmask)->sin_addr.s_addr);
-		while (mask & 0x80000000u) {
-			len++;
-			mask <<= 1;
-		}
+		for (; mask & 0x80000000u; mask <<= 1)
+			br->len++;
 	} else if (errno != EADDRNOTAVAIL) {
 		goto no;
 	}
 	close(sock);
-	if (gw)
-		n = snprintf(want, sizeof(want), "%d %s %d ", br->index, dot(gw), len);
-	else
-		n = snprintf(want, sizeof(want), "%d - - ", br->index);
-	if (strncmp(have, want, (size_t)n) != 0)
-		return false;
-	if (strcmp(have + n, "mac-set\n") == 0)
-		br->mac_fixed = true;
-	else if (strcmp(have + n, "mac-kernel\n") != 0)
-		return false;
-	br->is_bridge = true; /* same name, same index: the interface we found one */
-	br->gw = gw;
-	br->len = len;
-	return true;
+	/* same name, same index: the interface bridge_read found a bridge */
+	br->is_bridge = true;
+	for (int set = 0; set < 2; set++) {
+		br->mac_fixed = set;
+		cache_line(want, sizeof(want), br);
+		if (strcmp(have, want) == 0)
+			return true;
+	}
+	return false;
 no:
 	close(sock);
 	return false;
@@ -1525,6 +1517,7 @@ no:
 static void locked_part(struct up *u)
 {
 	char path[PATH_MAX];
+	bool cached;
 
 	/* DIR/BRIDGE: mkdir -p (DIR's parent, the registry, exists); on first
 	 * use of BRIDGE, bad input is refused before anything is made, this
@@ -1544,15 +1537,14 @@ static void locked_part(struct up *u)
 		die("bridge '%s': its lock is busy (another spawn hangs?)", u->p.bridge);
 	if (u->lock < 0)
 		die_errno("bridge '%s': lock %s", u->p.bridge, path);
-	if (bridge_cached(u->p.bridge, &u->p.br)) {
-		plan_check(&u->host, &u->p);
-	} else {
+	cached = bridge_cached(u->p.bridge, &u->p.br);
+	if (!cached)
 		bridge_read(&u->host, u->p.bridge, &u->p.br);
-		plan_check(&u->host, &u->p);
-		if (u->p.make_bridge)
-			bridge_make(u);
+	plan_check(&u->host, &u->p);
+	if (u->p.make_bridge)
+		bridge_make(u);
+	if (!cached)
 		cache_write(u);
-	}
 	lease(u);
 	close(u->lock);
 	u->lock = -1;
