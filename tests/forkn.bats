@@ -397,6 +397,25 @@ check_forwarded() {
 	[ "$output" = "$(printf '0\n1\n2\n3')" ]
 }
 
+@test "--keep-fd N: the command inherits fd N as it is; the cleanup does not" {
+	echo seven >"$T/seven"
+	run bash -c 'exec 5</dev/null 7<"$1"; exec "$0" --keep-fd 7 --cleanup "ls /proc/self/fd >$2" \
+		-- sh -c "ls /proc/self/fd; cat <&7"' "$FORKN" "$T/seven" "$T/cleanup"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '0\n1\n2\n3\n7\nseven')" ] # 3: ls reading the directory
+	run ! grep -qx 7 "$T/cleanup"
+	# through the pid namespace's init, to its pid 2
+	run bash -c 'exec 7<"$1"; exec "$0" --pid --keep-fd 7 -- sh -c "ls /proc/self/fd; cat <&7"' "$FORKN" "$T/seven"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '0\n1\n2\n3\n7\nseven')" ]
+	run --separate-stderr "$FORKN" --keep-fd 2 -- true
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "unshared-cli: forkn: --keep-fd '2': a descriptor number from 3 to 1023" ]
+	run --separate-stderr "$FORKN" --keep-fd 9 -- true
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "unshared-cli: forkn: --keep-fd 9: Bad file descriptor" ]
+}
+
 @test "the command keeps forkn's working directory" {
 	cd "$T"
 	run "$FORKN" -- pwd

@@ -87,7 +87,9 @@ ports_gone() {
 
 @test "usage errors: exit 125, one line" {
 	for args in "" "frob" "up utns1 uns-a" "up utns1 uns-a auto" "check --frob utns1 uns-a auto" \
-		"down" "up --net-dir rel --journal /j utns1 uns-a auto"; do
+		"down" "up --net-dir rel --journal /j utns1 uns-a auto" \
+		"up --netns-to 3 --net-dir /n --journal /j utns1 uns-a auto" "down --netns-to 3 --journal /j" \
+		"up --netns-to 2 --net-dir /n --journal /j utns1 uns-a auto --exec /bin/true"; do
 		# shellcheck disable=SC2086 # the cases are words
 		run --separate-stderr "$NS" $args
 		echo "case: $args"
@@ -302,6 +304,62 @@ ports_gone() {
 	[[ "$stderr" == "unshared-cli: nsnet: bridge 'utns2': cannot make it: 10.237.0.1/24, its address: "* ]]
 	[ ! -e /sys/class/net/utns2 ]
 	[ "$(cat "$J")" = "hook hook.post" ]
+}
+
+# recv_netns: PROG for up --netns-to 3 --exec: what came through fd 3 ("y" and
+# the namespace's inode, or "nul"), as pivot --netns-from would take it
+recv_netns() {
+	python3 -c '
+import array, os, socket
+s = socket.socket(fileno=3)
+msg, anc, _, _ = s.recvmsg(1, socket.CMSG_SPACE(4))
+fds = array.array("i")
+for level, kind, data in anc:
+	fds.frombytes(data)
+if msg == b"y" and len(fds) == 1:
+	print("y", os.fstat(fds[0]).st_ino)
+else:
+	print("nul" if msg == b"\0" else "eof" if not msg else "?")'
+}
+
+@test "up --netns-to: a child makes the namespace, the veth and the inside while PROG starts, and sends the namespace" {
+	local lf=$'\n'
+	mkbridge utns1 10.236.0.1/16
+	export -f recv_netns
+	# shellcheck disable=SC2016 # PROG's own expansions
+	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" --veth utvc --netns-to 3 utns1 uns-c 10.236.0.7/16 \
+		--exec /bin/bash -c 'recv_netns; echo "$UNSHARED_NSNET_ADDR"; ls /proc/self/fd'
+	echo "$output $stderr"
+	[ "$status" -eq 0 ] && [ -z "$stderr" ]
+	# the namespace sent is the one bound on /run/netns
+	[ "${lines[0]}" = "y $(stat -L -c %i /run/netns/uns-c)" ]
+	[ "${lines[1]}" = 10.236.0.7/16 ]
+	# PROG got fd 3 and what the caller had, nothing else of nsnet's
+	[ "$(printf '%s\n' "${lines[@]:2}" | sort -n | tr '\n' ' ')" = \
+		"$( (/bin/bash -c 'ls /proc/self/fd'; echo 3) | sort -nu | tr '\n' ' ')" ]
+	# the child's lines follow the lease, as up's own would
+	[ "$(cat "$J")" = "lease utns1 10.236.0.7 uns-c${lf}netns uns-c${lf}veth utvc uns-c" ]
+	ip netns exec uns-c ip -4 -o addr show dev eth0 | grep -q 'inet 10.236.0.7/16'
+	ip netns exec uns-c ip route | grep -q '^default via 10.236.0.1 dev eth0'
+	"$NS" down --net-dir "$ND" --journal "$J"
+	[ ! -e /run/netns/uns-c ]
+	[ -z "$(leases utns1)" ]
+	ports_gone utns1
+	# a failure in the child: its message, a NUL for the reader, the journal
+	# left whole for the reader's cleanup (the supervisor's, in a spawn)
+	: >"$J"
+	UNSHARED_TEST_NET_FAIL=addr run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" --veth utvc \
+		--netns-to 3 utns1 uns-c 10.236.0.7/16 --exec /bin/bash -c recv_netns
+	echo "$output $stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = nul ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "unshared-cli: nsnet: network of 'uns-c' on bridge 'utns1': address 10.236.0.7/16 on eth0: "* ]]
+	[ "$(cat "$J")" = "lease utns1 10.236.0.7 uns-c${lf}netns uns-c${lf}veth utvc uns-c" ]
+	"$NS" down --net-dir "$ND" --journal "$J"
+	[ ! -e /run/netns/uns-c ]
+	[ -z "$(leases utns1)" ]
+	ports_gone utns1
 }
 
 @test "up leaves a namespace it did not make alone, and gives the lease back" {

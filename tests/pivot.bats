@@ -291,6 +291,54 @@ teardown() {
 	pivot_error
 }
 
+# send_netns MODE NS PIVOT-ARGS...: pivot --netns-from 5 PIVOT-ARGS..., fed as
+# nsnet up --netns-to feeds it: MODE y ("y" with NS's descriptor), bare ("y"
+# alone), nul (a NUL byte), eof (nothing)
+send_netns() {
+	python3 -c '
+import array, os, socket, subprocess, sys
+mode, ns = sys.argv[1:3]
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+if a.fileno() == 5:
+	a = socket.socket(fileno=os.dup(a.detach())) # dup2 below replaces 5
+os.dup2(b.fileno(), 5)
+p = subprocess.Popen(sys.argv[3:], pass_fds=(5,))
+os.close(5)
+b.close()
+if mode == "y":
+	fd = os.open(ns, os.O_RDONLY)
+	a.sendmsg([b"y"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))])
+elif mode == "bare":
+	a.send(b"y")
+elif mode == "nul":
+	a.send(b"\0")
+a.close()
+sys.exit(p.wait())' "$@"
+}
+
+@test "--netns-from N: the network namespace sent through N is joined before the command" {
+	unshare -n sleep 60 3>&- &
+	NETNS_PID=$!
+	for _ in $(seq 100); do
+		[ "$(readlink "/proc/$NETNS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+		sleep 0.05
+	done
+	local ns=/proc/$NETNS_PID/ns/net
+	run -0 send_netns y "$ns" "$PIVOT" --netns-from 5 --proc /proc "$ROOT" sh -c 'ip -o link; ls /proc/self/fd'
+	[[ ${lines[0]} == "1: lo: <LOOPBACK>"* ]]
+	# neither the socket nor the namespace's descriptor reaches the command
+	[ "${lines[*]:1}" = "0 1 2 3" ]
+	# a NUL: whoever made the network failed, and said so: not a word more
+	run -125 --separate-stderr send_netns nul "$ns" "$PIVOT" --netns-from 5 "$ROOT" true
+	[ -z "$output" ] && [ -z "$stderr" ]
+	run -125 --separate-stderr send_netns eof "$ns" "$PIVOT" --netns-from 5 "$ROOT" true
+	[ "$stderr" = "unshared-cli: pivot: --netns-from 5: whoever was to make the network ended without a word" ]
+	run -125 --separate-stderr send_netns bare "$ns" "$PIVOT" --netns-from 5 "$ROOT" true
+	[ "$stderr" = "unshared-cli: pivot: --netns-from 5: no network namespace came with the message" ]
+	run -125 --separate-stderr send_netns y "$ns" "$PIVOT" --netns-from 5 --netns "$ns" "$ROOT" true
+	[ "$stderr" = "unshared-cli: pivot: --netns, --netns-from, --unshare-net: only one of them can be given" ]
+}
+
 @test "exit status: 127 command not found, 126 not executable" {
 	run -127 "$PIVOT" "$ROOT" no-such-command
 	[ "$output" = "unshared-cli: pivot: no-such-command: command not found" ]

@@ -55,6 +55,7 @@ static struct {
 	const char *info; /* --info TEXT: DIR/info */
 	const char *cgroup; /* --cgroup PATH: the instance's own cgroup (v2) */
 	int exec_fd; /* --exec-fd N: the command's fd N closes at its exec */
+	int keep_fd; /* --keep-fd N: the command inherits fd N as it is */
 	const char *pids_max; /* --pids-max N: at most N tasks in the instance */
 	const char *log_file;
 	char **cmd;
@@ -168,6 +169,8 @@ __attribute__((noreturn)) static void usage(void)
 	      "  --exec-fd N           with --detach: give the command fd N, which it closes when\n"
 	      "                        it has really started (exec with FD_CLOEXEC) or writes to\n"
 	      "                        when it never will (pivot --exec-fd N); --detach returns then\n"
+	      "  --keep-fd N           the command inherits fd N as it is (every other fd above 2\n"
+	      "                        is closed); forkn closes its own copy once the child exists\n"
 	      "  -h, --help            show this help\n"
 	      "\n"
 	      "The cleanup sees UNSHARED_STATUS (the final status) and PID (forkn's pid).\n",
@@ -179,18 +182,8 @@ enum {
 	OPT_CLEANUP = 256, OPT_CLEANUP_EXEC, OPT_CLEANUP_ARG, OPT_PID, OPT_STATE,
 	OPT_NEW_STATE, OPT_INFO, OPT_CGROUP, OPT_DETACH, OPT_LOG, OPT_EXEC_FD,
 	OPT_USER, OPT_UID_MAP, OPT_GID_MAP, OPT_MAP_ROOT, OPT_MAP_AUTO, OPT_PIDS_MAX,
-	OPT_ADOPT_STATE, OPT_EVENTS, OPT_MOUNT_NS, OPT_TRASH
+	OPT_ADOPT_STATE, OPT_EVENTS, OPT_MOUNT_NS, OPT_TRASH, OPT_KEEP_FD
 };
-
-static int parse_fd(const char *arg)
-{
-	char *end;
-	long fd = strtol(arg, &end, 10);
-
-	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
-		die("--exec-fd '%s': a descriptor number from 3 to 1023", arg);
-	return (int)fd;
-}
 
 static const char *parse_pids_max(const char *arg)
 {
@@ -220,6 +213,7 @@ static void parse_options(int argc, char **argv)
 		{ "detach", no_argument, NULL, OPT_DETACH },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "exec-fd", required_argument, NULL, OPT_EXEC_FD },
+		{ "keep-fd", required_argument, NULL, OPT_KEEP_FD },
 		{ "pids-max", required_argument, NULL, OPT_PIDS_MAX },
 		{ "user", no_argument, NULL, OPT_USER },
 		{ "uid-map", required_argument, NULL, OPT_UID_MAP },
@@ -250,7 +244,8 @@ static void parse_options(int argc, char **argv)
 		case OPT_CGROUP: cfg.cgroup = optarg; break;
 		case OPT_DETACH: cfg.detach = true; break;
 		case OPT_LOG: cfg.log_file = optarg; break;
-		case OPT_EXEC_FD: cfg.exec_fd = parse_fd(optarg); break;
+		case OPT_EXEC_FD: cfg.exec_fd = fd_option("--exec-fd", optarg); break;
+		case OPT_KEEP_FD: cfg.keep_fd = fd_option("--keep-fd", optarg); break;
 		case OPT_PIDS_MAX: cfg.pids_max = parse_pids_max(optarg); break;
 		case OPT_USER: cfg.userns = true; break;
 		case OPT_UID_MAP: cfg.uid_spec = optarg; cfg.userns = true; break;
@@ -484,7 +479,7 @@ static void fill_addr(void)
 static void parse_args(int argc, char **argv)
 {
 	/* room for PATH, every argument, NULL: an upper bound on --cleanup-arg */
-	cfg.exec_fd = -1;
+	cfg.exec_fd = cfg.keep_fd = -1;
 	cfg.cleanup_argv = calloc((size_t)argc + 2, sizeof(char *));
 	if (!cfg.cleanup_argv)
 		die_errno("allocate the cleanup arguments");
@@ -509,6 +504,10 @@ static void parse_args(int argc, char **argv)
 		die("--mount-ns needs --pid");
 	if (cfg.exec_fd >= 0 && !cfg.detach)
 		die("--exec-fd needs --detach");
+	if (cfg.keep_fd >= 0 && cfg.keep_fd == cfg.exec_fd)
+		die("--keep-fd %d: --exec-fd has that number", cfg.keep_fd);
+	if (cfg.keep_fd >= 0 && fcntl(cfg.keep_fd, F_GETFD) < 0)
+		die_errno("--keep-fd %d", cfg.keep_fd);
 	if ((cfg.new_state || cfg.adopt_state || cfg.info) && !cfg.state_dir)
 		die("--new-state, --adopt-state and --info need --state");
 	if (cfg.events && !cfg.state_dir)
@@ -589,22 +588,24 @@ static int close_between(unsigned int lo, unsigned int hi)
 	return close_by_scan(lo, hi); /* kernel before 5.9 */
 }
 
-/* Close every fd above 2 but the exec pipe and keep_a, keep_b (-1: none). */
+/* Close every fd above 2 but the exec pipe, --keep-fd's and keep_a, keep_b
+ * (-1: none). */
 static int exec_pipe[2] = { -1, -1 };
 
 static int close_fds_except(int keep_a, int keep_b)
 {
-	int keep[3] = { keep_a, keep_b, exec_pipe[1] }, t;
+	enum { NKEEP = 4 };
+	int keep[NKEEP] = { keep_a, keep_b, exec_pipe[1], cfg.keep_fd }, t;
 	unsigned int lo = 3;
 
-	for (int i = 0; i < 3; i++) /* sort three */
-		for (int j = i + 1; j < 3; j++)
+	for (int i = 0; i < NKEEP; i++) /* sort four */
+		for (int j = i + 1; j < NKEEP; j++)
 			if (keep[j] < keep[i]) {
 				t = keep[i];
 				keep[i] = keep[j];
 				keep[j] = t;
 			}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < NKEEP; i++) {
 		if (keep[i] < (int)lo)
 			continue;
 		if (close_between(lo, (unsigned int)keep[i] - 1) < 0)
@@ -1473,6 +1474,8 @@ __attribute__((noreturn)) static void run_init(int started_w, int recorded_r)
 	/* only the command may hold the exec pipe: its exec is what closes it */
 	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
 		die_errno("close the exec pipe");
+	if (cfg.keep_fd >= 0 && close(cfg.keep_fd) < 0)
+		die_errno("close --keep-fd %d", cfg.keep_fd);
 	if (write(started_w, "", 1) != 1 || close(started_w) < 0)
 		die_errno("report the command");
 	while ((n = read(recorded_r, &c, 1)) < 0 && errno == EINTR)
@@ -1794,6 +1797,10 @@ static void start_child(void)
 	if (exec_pipe[1] >= 0 && close(exec_pipe[1]) < 0)
 		fail(errno, "close the exec pipe");
 	exec_pipe[1] = -1;
+	/* the command's now, not the cleanup's */
+	if (cfg.keep_fd >= 0 && close(cfg.keep_fd) < 0)
+		fail(errno, "close --keep-fd %d", cfg.keep_fd);
+	cfg.keep_fd = -1;
 }
 
 /* The reason a detached command did not start is the last line it wrote to

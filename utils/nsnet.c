@@ -41,6 +41,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <linux/net_namespace.h>
@@ -60,6 +61,11 @@ static const char usage_text[] =
 	"                   (then exec's PROG in the caller's directory, with\n"
 	"                   UNSHARED_NSNET_ADDR=ADDRESS/PREFIX; INT, TERM and HUP until\n"
 	"                   then roll it all back, and stay blocked for PROG)\n"
+	"       nsnet up    [OPTIONS] --netns-to N BRIDGE NAME ADDR --exec PROG [ARG...]\n"
+	"                   (the same, but PROG starts once the lease is taken: a child\n"
+	"                   makes the namespace, the veth and the inside meanwhile and\n"
+	"                   sends the namespace through PROG's fd N, a socket: one byte\n"
+	"                   'y' with its descriptor, or a NUL byte after its message)\n"
 	"       nsnet down  [OPTIONS] ENTRY...              (ENTRY: a journal line)\n"
 	"       nsnet down  [OPTIONS] --journal FILE [PROG ARG...]\n"
 	"                   (PROG: exec'd instead when FILE holds entries not nsnet's)\n"
@@ -74,6 +80,7 @@ static const char usage_text[] =
 	"  --veth PREFIX      up: the host end is PREFIX, or PREFIXxK if taken (default ucPID)\n"
 	"  --as SUB           messages say \"unshared-cli: SUB: ...\"\n"
 	"  --labels BR ADDR   how messages name the bridge and the address (--bridge --addr)\n"
+	"  --netns-to N       up --exec: see above (pivot --netns-from N takes it)\n"
 	"  --quiet            down: no warnings, only the exit status\n";
 
 #define NETNS_DIR "/run/netns"
@@ -87,6 +94,7 @@ struct opts {
 	const char *net_dir, *journal, *veth;
 	char **exec;	       /* up --exec PROG ARG... */
 	int cwd;	       /* up: the caller's directory, for --exec */
+	int netns_to;	       /* up --netns-to N; -1: none */
 	const char *new_state; /* up --new-state DIR */
 	const char *owner;     /* up --owner PID: DIR/pid */
 	const char *lbl_bridge, *lbl_addr;
@@ -112,7 +120,7 @@ struct plan {
 	bool make_bridge;
 };
 
-static struct opts opt = { .lbl_bridge = "--bridge", .lbl_addr = "--addr", .cwd = -1 };
+static struct opts opt = { .lbl_bridge = "--bridge", .lbl_addr = "--addr", .cwd = -1, .netns_to = -1 };
 
 /* ---- names and addresses ---------------------------------------------- */
 
@@ -941,6 +949,33 @@ __attribute__((format(printf, 1, 2))) static void journal_add(const char *fmt, .
 	jr.n++;
 }
 
+/* this run's lines as the file has them: make_behind's child appends its
+ * own (its copy of jr is not ours) */
+static void journal_reload(void)
+{
+	char buf[sizeof(jr.lines)], *l, *nl;
+	int fd = open(opt.journal, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, jr.start);
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		warn_msg("read the journal %s: %s", opt.journal, strerror(errno));
+		return;
+	}
+	buf[n] = '\0';
+	jr.n = 0;
+	for (l = buf; (nl = strchr(l, '\n')) && jr.n < (int)ARRAY_LEN(jr.lines); l = nl + 1) {
+		size_t len = (size_t)(nl - l);
+
+		if (len >= sizeof(jr.lines[0])) /* not one of ours: journal_add refuses those */
+			len = sizeof(jr.lines[0]) - 1;
+		memcpy(jr.lines[jr.n], l, len);
+		jr.lines[jr.n][len] = '\0';
+		jr.at[jr.n++] = jr.start + (l - buf);
+	}
+}
+
 /* take this run's last line out again: what it named turned out not to be
  * ours to make, so no teardown may undo it */
 static void journal_drop_last(void)
@@ -1216,6 +1251,8 @@ struct up {
 };
 
 static struct up *up_now; /* what fail() rolls back */
+static pid_t behind = -1; /* up --netns-to: the child making the namespace and the rest */
+static int netns_w = -1;  /* its end of the --netns-to socket pair */
 
 /* --new-state, given back: its files, then the directory */
 static int remove_state(void)
@@ -1235,6 +1272,14 @@ static void rollback(void)
 	struct down d = { .nl = { .fd = -1 }, .quiet = false };
 	bool ok = true;
 
+	/* PROG could not be exec'd: the child first, then its lines too */
+	if (behind > 0) {
+		if (kill(behind, SIGKILL) == 0)
+			while (waitpid(behind, NULL, 0) < 0 && errno == EINTR)
+				;
+		behind = -1;
+		journal_reload();
+	}
 	if (up_now->lock >= 0) { /* undo_lease takes it again */
 		close(up_now->lock);
 		up_now->lock = -1;
@@ -1267,7 +1312,8 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fail(const char *fmt
 	va_end(ap);
 	if (up_now)
 		rollback();
-	_exit(EXIT_SETUP);
+	die_hook = NULL; /* given back by the rollback */
+	leave(EXIT_SETUP);
 }
 
 static const char *test_fail(void)
@@ -1908,26 +1954,123 @@ static void stopped_during_setup(const struct up *u)
 	exit(128 + sig);
 }
 
-/* up --exec: the network is made; PROG takes over, in the caller's
- * directory, told the address through UNSHARED_NSNET_ADDR. */
+/* up --exec: the network is made (or being made: --netns-to); PROG takes
+ * over, in the caller's directory, told the address through
+ * UNSHARED_NSNET_ADDR. */
 static void exec_next(struct up *u)
 {
 	int err;
 
-	stopped_during_setup(u);
 	if (setenv("UNSHARED_NSNET_ADDR", u->cidr, 1) < 0)
 		fail("setenv: %s", strerror(errno));
 	if (opt.cwd >= 0 && fchdir(opt.cwd) < 0)
 		fail("back to the caller's directory: %s", strerror(errno));
 	/* our holds on the namespace must not outlive us into PROG */
-	close(u->ns_fd);
-	close(u->inner.fd);
+	if (u->ns_fd >= 0)
+		close(u->ns_fd);
+	if (u->inner.fd >= 0)
+		close(u->inner.fd);
 	u->ns_fd = u->inner.fd = -1;
 	execv(opt.exec[0], opt.exec);
 	err = errno;
 	if (chdir("/") < 0)
 		err = errno;
 	fail("exec %s: %s", opt.exec[0], strerror(err));
+}
+
+/* --netns-to N: one end of a socket pair on N, whatever N was inherited as
+ * (it is the next process's: forkn --keep-fd N, pivot --netns-from N), made
+ * before any fd of ours could take N; the other end is make_behind's child's. */
+static void netns_socket(void)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die_errno("--netns-to %d: socketpair", opt.netns_to);
+	if (sv[1] == opt.netns_to) {
+		int w = fcntl(sv[1], F_DUPFD_CLOEXEC, opt.netns_to + 1);
+
+		if (w < 0 || close(sv[1]) < 0)
+			die_errno("--netns-to %d: move the socket", opt.netns_to);
+		sv[1] = w;
+	}
+	/* dup2 leaves N without FD_CLOEXEC: it survives the exec of PROG */
+	if (sv[0] == opt.netns_to ? fcntl(sv[0], F_SETFD, 0) < 0
+				  : dup2(sv[0], opt.netns_to) < 0 || close(sv[0]) < 0)
+		die_errno("--netns-to %d", opt.netns_to);
+	netns_w = sv[1];
+}
+
+/* the namespace, made: 'y' with its descriptor */
+static void send_netns(const struct up *u)
+{
+	char c = 'y';
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+
+	memset(&ctl, 0, sizeof(ctl));
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &u->ns_fd, sizeof(int));
+	/* no reader left (pivot is gone): the supervisor ends it all */
+	if (sendmsg(netns_w, &m, MSG_NOSIGNAL) != 1)
+		die_errno("--netns-to %d: send the namespace", opt.netns_to);
+}
+
+/* A new process starts on its parent's CPU and waits there until a balancer
+ * moves it (measured here: up to 1 ms, the time this CPU is busy with the
+ * exec chain); sent to another CPU we may use, it starts at once. Best effort:
+ * with one CPU, or none other allowed, it runs where the kernel puts it. */
+static void run_elsewhere(pid_t pid)
+{
+	cpu_set_t set;
+	int self = sched_getcpu();
+
+	if (self < 0 || sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	CPU_CLR(self, &set);
+	if (CPU_COUNT(&set) > 0 && sched_setaffinity(pid, sizeof(set), &set) < 0)
+		return; /* where it is, then */
+}
+
+/* up --netns-to: the namespace, the veth and the inside (about 1 ms of the
+ * kernel's work here) are made by a child while this process becomes PROG
+ * (forkn, whose child becomes pivot and sets the root up meanwhile, on the
+ * other CPU); pivot joins the namespace it is sent before the command runs.
+ * The child journals as up does; on a failure it says why and sends a NUL
+ * instead (util.h's exec notification), and the supervisor's cleanup undoes
+ * the journal. The supervisor, a subreaper, reaps the child, and kills it if
+ * the command ends first. */
+static void make_behind(struct up *u)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fail("network of '%s': fork: %s", u->p.name, strerror(errno));
+	if (pid == 0) {
+		up_now = NULL; /* nothing to roll back here: the journal is the cleanup's */
+		die_hook = NULL;
+		exec_notify_fd = netns_w;
+		if (close(opt.netns_to) < 0)
+			die_errno("--netns-to %d: close", opt.netns_to);
+		netns_make(u);
+		veth_make(u);
+		inside(u);
+		send_netns(u);
+		_exit(0);
+	}
+	behind = pid;
+	run_elsewhere(pid);
+	if (close(netns_w) < 0)
+		fail("--netns-to %d: close the socket: %s", opt.netns_to, strerror(errno));
+	netns_w = -1;
 }
 
 static int cmd_up(int argc, char **argv)
@@ -1939,6 +2082,8 @@ static int cmd_up(int argc, char **argv)
 #ifdef FUZZ_PARSE_ONLY
 	return 0; /* make fuzz: the arguments are parsed, nothing is done */
 #endif
+	if (opt.netns_to >= 0 && !opt.exec)
+		die("up: --netns-to needs --exec");
 	if (opt.exec)
 		hold_signals();
 	if (opt.new_state)
@@ -1964,11 +2109,18 @@ static int cmd_up(int argc, char **argv)
 	nl_open(&u.host);
 	up_now = &u;
 	locked_part(&u);
+	if (opt.netns_to >= 0) {
+		stopped_during_setup(&u);
+		make_behind(&u);
+		exec_next(&u);
+	}
 	netns_make(&u);
 	veth_make(&u);
 	inside(&u);
-	if (opt.exec)
+	if (opt.exec) {
+		stopped_during_setup(&u);
 		exec_next(&u);
+	}
 	if (printf("%s\n", u.cidr) < 0 || fflush(stdout) == EOF)
 		fail("write the address: %s", strerror(errno));
 	return 0;
@@ -2099,6 +2251,8 @@ static int parse_opts(int argc, char **argv, int i)
 			opt.veth = argv[++i];
 		else if (strcmp(a, "--as") == 0)
 			helper_name = argv[++i];
+		else if (strcmp(a, "--netns-to") == 0)
+			opt.netns_to = fd_option(a, argv[++i]);
 		else
 			die("%s: unknown option (see nsnet --help)", a);
 	}
@@ -2125,6 +2279,10 @@ int main(int argc, char **argv)
 	if (opt.owner && !opt.new_state)
 		die("--owner needs --new-state");
 	umask(022);
+	if (opt.netns_to >= 0 && strcmp(verb, "up") != 0)
+		die("--netns-to: up only");
+	if (opt.netns_to >= 0)
+		netns_socket();
 	/* up --exec runs PROG where we were called */
 	if (strcmp(verb, "up") == 0)
 		opt.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -56,7 +56,7 @@ __attribute__((noreturn)) static void usage(void)
 	       "namespaces (a mount namespace is always made, or with --mount-ns-made was\n"
 	       "made by the caller, forkn --pid --mount-ns, whose init follows the pivot_root):\n"
 	       "  --unshare-uts --unshare-ipc --unshare-net --unshare-cgroup  --mount-ns-made\n"
-	       "  --netns PATH  --hostname NAME\n"
+	       "  --netns PATH  --netns-from N  --hostname NAME\n"
 	       "mount operations, in the order given, every DST inside NEWROOT:\n"
 	       "  --bind SRC DST  --ro-bind SRC DST  --dev-bind SRC DST\n"
 	       "  --data-dir SRC:DST[:ro|:rw]  --tmpfs DST  --proc DST  --dev DST\n"
@@ -123,7 +123,8 @@ static const struct value_spec value_specs[] = {
 	{ "--netns", 1, "PATH" },	 { "--hostname", 1, "NAME" },
 	{ "--chdir", 1, "DIR" },	 { "--overlay-dir", 1, "DIR" },
 	{ "--prechroot", 1, "STRING" }, { "--setenv", 2, "KEY VALUE" },
-	{ "--exec-fd", 1, "N" },	 { "--setuid", 1, "UID" },
+	{ "--exec-fd", 1, "N" },	 { "--netns-from", 1, "N" },
+	{ "--setuid", 1, "UID" },
 	{ "--setgid", 1, "GID" },	 { "--groups", 1, "GID,..." },
 	{ "--cap-drop", 1, "all|CAP,..." }, { "--cap-add", 1, "CAP,..." },
 	{ "--seccomp", 1, "FILE" },	 { "--root-image", 1, "IMAGE" },
@@ -168,6 +169,7 @@ struct config {
 	bool host_root; /* NEWROOT is /: no pivot_root */
 	char **cmd;
 	int rootfd; /* O_PATH, the root everything is resolved in */
+	int netns_from; /* --netns-from N: the network namespace comes through N; -1: none */
 	struct privs priv;
 };
 
@@ -217,18 +219,15 @@ static int parse_op(struct config *cfg, const struct op_spec *spec, int avail, c
 	return spec->nargs + 1;
 }
 
-/* --exec-fd N (from forkn --exec-fd N): closed by our exec of the command
- * (FD_CLOEXEC), written to by die() (util.h) when the command will never run. */
-static void take_exec_fd(const char *arg)
+/* --exec-fd N, --netns-from N: an inherited descriptor, made close-on-exec:
+ * the command gets neither. */
+static int take_fd(const char *option, const char *arg)
 {
-	char *end;
-	long fd = strtol(arg, &end, 10);
+	int fd = fd_option(option, arg);
 
-	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
-		die("--exec-fd '%s': a descriptor number from 3 to 1023", arg);
-	if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
-		die_errno("--exec-fd %ld", fd);
-	exec_notify_fd = (int)fd;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		die_errno("%s %d", option, fd);
+	return fd;
 }
 
 /* ---- privileges: parse ------------------------------------------------ */
@@ -368,7 +367,11 @@ static int parse_value(struct config *cfg, int avail, char **a)
 	else if (strcmp(a[0], "--prechroot") == 0)
 		cfg->prechroot[cfg->nprechroot++] = a[1];
 	else if (strcmp(a[0], "--exec-fd") == 0)
-		take_exec_fd(a[1]);
+		/* from forkn --exec-fd N: closed by our exec of the command,
+		 * written to by die() (util.h) when it will never run */
+		exec_notify_fd = take_fd(a[0], a[1]);
+	else if (strcmp(a[0], "--netns-from") == 0)
+		cfg->netns_from = take_fd(a[0], a[1]);
 	else if (strcmp(a[0], "--root-image") == 0)
 		cfg->root_image = a[1];
 	else
@@ -578,8 +581,8 @@ static void validate_root(struct config *cfg)
 
 static void validate_settings(const struct config *cfg)
 {
-	if (cfg->netns && (cfg->unshare_flags & CLONE_NEWNET))
-		die("--netns, --unshare-net: only one of them can be given");
+	if (!!cfg->netns + (cfg->netns_from >= 0) + !!(cfg->unshare_flags & CLONE_NEWNET) > 1)
+		die("--netns, --netns-from, --unshare-net: only one of them can be given");
 	if (cfg->netns && access(cfg->netns, F_OK))
 		die_errno("--netns %s", cfg->netns);
 	if (cfg->hostname && (cfg->hostname[0] == '\0' || strlen(cfg->hostname) > HOST_NAME_MAX))
@@ -1550,9 +1553,51 @@ static void exec_command(struct config *cfg)
 	die_code(EXIT_NOEXEC, errno, "%s", cfg->cmd[0]);
 }
 
+/* --netns-from N (nsnet up --netns-to N, through forkn --keep-fd N): the
+ * instance's network is being made by a child of nsnet on the other CPU
+ * while the root is set up here. A socket: one byte 'y' comes with the
+ * namespace's descriptor (SCM_RIGHTS), joined here, before the hooks and the
+ * command; a NUL byte says its maker failed (it said why, and the
+ * supervisor's cleanup undoes what it journaled). */
+static void join_netns_sent(struct config *cfg)
+{
+	char c = 0;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = sizeof(ctl.buf) };
+	struct cmsghdr *h;
+	int ns = -1;
+	ssize_t n;
+
+	if (cfg->netns_from < 0)
+		return;
+	while ((n = recvmsg(cfg->netns_from, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		die_errno("--netns-from %d: receive", cfg->netns_from);
+	h = CMSG_FIRSTHDR(&m);
+	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&ns, CMSG_DATA(h), sizeof(int));
+	if (n == 1 && c != 'y')
+		leave(EXIT_SETUP);
+	if (n == 0)
+		die("--netns-from %d: whoever was to make the network ended without a word", cfg->netns_from);
+	if (ns < 0 || (m.msg_flags & MSG_CTRUNC))
+		die("--netns-from %d: no network namespace came with the message", cfg->netns_from);
+	if (setns(ns, CLONE_NEWNET) < 0)
+		die_errno("--netns-from %d: join the network namespace", cfg->netns_from);
+	if (close(ns) < 0 || close(cfg->netns_from) < 0)
+		die_errno("--netns-from %d: close", cfg->netns_from);
+	cfg->netns_from = -1;
+}
+
 int main(int argc, char **argv)
 {
-	struct config cfg = { .rootfd = -1 };
+	struct config cfg = { .rootfd = -1, .netns_from = -1 };
 
 	helper_name = "pivot";
 	parse(argc, argv, &cfg);
@@ -1564,6 +1609,7 @@ int main(int argc, char **argv)
 	prepare_images(&cfg);
 	prepare_root(&cfg);
 	apply_ops(&cfg);
+	join_netns_sent(&cfg);
 	run_prechroot(&cfg);
 	finish_read_only(&cfg);
 	switch_root(&cfg);

@@ -47,15 +47,10 @@ __attribute__((format(printf, 1, 2))) static inline void warn_msg(const char *fm
 	va_end(ap);
 }
 
-/* die_code: leave with an explicit status (126/127 for exec failures). */
-__attribute__((noreturn, format(printf, 3, 4))) static inline void
-die_code(int code, int err, const char *fmt, ...)
+/* leave: a failure already reported (or reported by someone else): the
+ * die_hook, the exec notification, then the exit with CODE. */
+__attribute__((noreturn)) static inline void leave(int code)
 {
-	va_list ap;
-
-	va_start(ap, fmt);
-	vwarn_msg(err, fmt, ap);
-	va_end(ap);
 	if (die_hook) {
 		void (*hook)(void) = die_hook;
 
@@ -67,8 +62,31 @@ die_code(int code, int err, const char *fmt, ...)
 	_exit(code);
 }
 
+/* die_code: leave with an explicit status (126/127 for exec failures). */
+__attribute__((noreturn, format(printf, 3, 4))) static inline void
+die_code(int code, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_msg(err, fmt, ap);
+	va_end(ap);
+	leave(code);
+}
+
 #define die(...) die_code(EXIT_SETUP, 0, __VA_ARGS__)
 #define die_errno(...) die_code(EXIT_SETUP, errno, __VA_ARGS__)
+
+/* OPTION's value ARG: an inherited descriptor number above the standard three. */
+static inline int fd_option(const char *option, const char *arg)
+{
+	char *end;
+	long fd = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
+		die("%s '%s': a descriptor number from 3 to 1023", option, arg);
+	return (int)fd;
+}
 
 /* A usage error from getopt_long (run with opterr = 0 and optstring ":...")
  * names the offending argument, in the same one-line voice. */
