@@ -158,8 +158,9 @@ cmd_main() {
 	[ -z "$ns_ipc" ] || set -- --unshare-ipc "$@"
 	[ -z "$ns_cgroup" ] || set -- --unshare-cgroup "$@"
 	[ -z "$ns_net" ] || [ -n "$bridge" ] || set -- --unshare-net "$@"
-	[ -z "$bridge" ] || set -- --netns "/run/netns/$name" "$@"
 	[ -z "$bridge" ] || [ "$newroot" = / ] || set -- --ro-bind "$hosts_file" /etc/hosts "$@"
+	# first, where plan_lean looks for it
+	[ -z "$bridge" ] || set -- --netns "/run/netns/$name" "$@"
 	set -- "$UNSHARED_UTILS/pivot" "$@"
 	plan_run "$@"
 }
@@ -313,11 +314,21 @@ plan_lean() {
 	fi
 	# (in the foreground, nsnet up tells forkn the address: info's addr= is filled in)
 	plan_info
+	# fd 3: with --detach, pivot closes it at the exec of the command (forkn
+	# --detach waits for that). In the foreground with --bridge, nsnet up's
+	# child makes the namespace while pivot sets the root up, and sends it
+	# through fd 3 (forkn passes it on: --keep-fd) instead of pivot's
+	# `--netns PATH`, its first two arguments (plan)
+	_fd3=
 	if [ -n "$detach" ]; then
 		_pivot=$1; shift
 		set -- "$_pivot" --exec-fd 3 "$@"
+	elif [ -n "$bridge" ]; then
+		_pivot=$1; shift 3
+		set -- "$_pivot" --netns-from 3 "$@"
+		_fd3=3
 	fi
-	set -- --state "$state" "$_own" --trash "$UNSHARED_STATE/.trash" --info "$info" \
+	set -- --state "$state" "$_own" ${_fd3:+--keep-fd "$_fd3"} --trash "$UNSHARED_STATE/.trash" --info "$info" \
 		--events "$UNSHARED_STATE/.events" ${ns_pid:+--pid} ${mount_ns:+--mount-ns} \
 		${ns_user:+--user} ${map_root:+--map-root-user} ${map_auto:+--map-auto} \
 		${uid_map:+--uid-map "$uid_map"} ${gid_map:+--gid-map "$gid_map"} \
@@ -330,7 +341,7 @@ plan_lean() {
 			--cleanup-arg /bin/sh --cleanup-arg "$UNSHARED_SELF" --cleanup-arg _teardown --cleanup-arg "$state" "$@"
 	fi
 	if [ -z "$detach" ]; then
-		[ -z "$bridge" ] || lean_net_up --exec "$UNSHARED_UTILS/forkn" "$@"
+		[ -z "$bridge" ] || lean_net_up --netns-to 3 --exec "$UNSHARED_UTILS/forkn" "$@"
 		exec "$UNSHARED_UTILS/forkn" "$@"
 	fi
 	# forkn --detach returns once the command has really started (pivot
@@ -350,12 +361,14 @@ plan_lean() {
 	exit 0
 }
 
-# lean_net_up [ARG...]: this shell becomes nsnet up for the instance (it
-# takes the name and makes the network), ARG... appended
+# lean_net_up [--netns-to N] [--exec PROG ARG...]: this shell becomes nsnet
+# up for the instance (it takes the name and makes the network)
 lean_net_up() {
+	_ready=
+	[ "${1:-}" != --netns-to ] || { _ready=$2; shift 2; }
 	exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
 		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
-		--veth "uc$$" "$bridge" "$name" "$addr" "$@"
+		--veth "uc$$" ${_ready:+--netns-to "$_ready"} "$bridge" "$name" "$addr" "$@"
 }
 
 # lean_undo [SIGNAL]: the lean path's network, when the front end is stopped

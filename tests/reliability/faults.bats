@@ -166,7 +166,8 @@ NET="--bridge ut-rel1 --addr 10.251.0.3/24"
 	# shellcheck disable=SC2086
 	UNSHARED_TEST_PAUSE=net "$UC" spawn --name rel-k9 --root "$BB" $NET -- /bin/sleep 5722 >/dev/null 2>&1 3>&- &
 	p=$!
-	wait_for test -e /run/netns/rel-k9
+	# nsnet up pauses once the lease is taken (the namespace is made after)
+	wait_for grep -q rel-k9 "$S/.net/ut-rel1/hosts"
 	# nsnet wrote the front end's pid (--owner): gc sees it dead, not starting
 	[ "$(cut -d' ' -f1 "$S/rel-k9/pid")" = "$p" ]
 	kill -9 "$p"

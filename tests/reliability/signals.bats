@@ -159,11 +159,12 @@ SigIgn:	0000000000000000'
 
 @test "ctrl-c: SIGINT to the process group between nsnet up and forkn (lean path) rolls back" {
 	local p
-	# UNSHARED_TEST_PAUSE=net: the front end waits 3 s once the network is up
+	# UNSHARED_TEST_PAUSE=net: nsnet up waits 3 s once the lease is taken,
+	# before it hands the rest (namespace, veth) to a child and becomes forkn
 	UNSHARED_TEST_PAUSE=net pgroup "$UC" spawn --name rel-cl --root "$BB" --bridge ut-rel1 \
 		--addr 10.251.0.4/24 -- /bin/sleep 5708 >"$T/out" 2>&1 3>&- &
 	p=$!
-	wait_for test -e /run/netns/rel-cl
+	wait_for grep -q rel-cl "$S/.net/ut-rel1/hosts"
 	ctrl_c "$p"
 	[ "$status" -eq 130 ]
 	[[ "$(cat "$T/out")" == *"rel-cl: stopped during setup (SIGINT): undone"* ]]
