@@ -35,6 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <net/if_arp.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -1243,7 +1245,9 @@ static int undo_line(struct down *d, const char *line)
 struct up {
 	struct plan p;
 	struct nl host;	 /* a socket in the host's network namespace */
-	struct nl inner; /* one in the instance's: it stays there */
+	int inner;	 /* a UDP socket made in the instance's: its ioctls act there */
+	int gen_mode;	 /* its IPv6 default addr_gen_mode while eth0 is made, else -1 */
+	char gen_was[8]; /* what that default was */
 	int ns_fd;	 /* the instance's namespace (for the veth's peer) */
 	int lock;	 /* the bridge's lock while held, else -1 */
 	char veth[IFNAMSIZ];
@@ -1287,9 +1291,9 @@ static void rollback(void)
 	/* our own hold on the namespace would keep it (and its veth) alive */
 	if (up_now->ns_fd >= 0)
 		close(up_now->ns_fd);
-	if (up_now->inner.fd >= 0)
-		close(up_now->inner.fd);
-	up_now->ns_fd = up_now->inner.fd = -1;
+	if (up_now->inner >= 0)
+		close(up_now->inner);
+	up_now->ns_fd = up_now->inner = -1;
 	for (int i = jr.n - 1; i >= 0; i--)
 		if (undo_line(&d, jr.lines[i]) < 0)
 			ok = false;
@@ -1621,10 +1625,46 @@ static void netns_dir_shared(void)
 	close(lock);
 }
 
+/* eth0 makes no IPv6 link-local address of its own (addrgenmode none; IPv6
+ * stays on, an address can still be added): no duplicate address detection,
+ * no multicast listener reports and router solicitations that the bridge
+ * floods to every other instance on it, each one's kernel answering: on a
+ * bridge of 1000 instances that made each spawn cost O(instances). A new
+ * device takes the namespace's default: none, for the moment eth0 is made
+ * (link_local_default_back gives the default back). Called inside: the
+ * file under /proc/sys/net is the current namespace's when it is opened, and
+ * stays that namespace's. A kernel without IPv6 has nothing to turn off. */
+static void no_link_local_default(struct up *u)
+{
+	ssize_t n;
+
+	u->gen_mode = open("/proc/sys/net/ipv6/conf/default/addr_gen_mode", O_RDWR | O_CLOEXEC);
+	if (u->gen_mode < 0 && errno == ENOENT)
+		return;
+	n = u->gen_mode < 0 ? -1 : pread(u->gen_mode, u->gen_was, sizeof(u->gen_was) - 1, 0);
+	if (n <= 0 || pwrite(u->gen_mode, "1\n", 2, 0) != 2)
+		fail("network of '%s': addrgenmode none for eth0: %s", u->p.name, n == 0 ? "empty" : strerror(errno));
+	u->gen_was[n] = '\0';
+}
+
+static void link_local_default_back(struct up *u)
+{
+	size_t len = strlen(u->gen_was);
+
+	if (u->gen_mode < 0)
+		return;
+	if (pwrite(u->gen_mode, u->gen_was, len, 0) != (ssize_t)len || close(u->gen_mode) < 0)
+		fail("network of '%s': the namespace's addrgenmode default back: %s", u->p.name, strerror(errno));
+	u->gen_mode = -1;
+}
+
 /* The named namespace, as `ip netns add` makes one: the file, a new
- * namespace (this process's, for a moment), bound on the file. A netlink
- * socket opened meanwhile stays in it: the inside is configured through it,
- * from the host's namespace. */
+ * namespace (this process's, for a moment), bound on the file. A UDP socket
+ * made meanwhile stays in it: the inside is configured by its ioctls, from
+ * the host's namespace. Not a netlink socket: the kernel frees one an RCU
+ * grace period after its close, and until then it keeps the namespace alive,
+ * past the teardown, which then has to leave a watcher for the veth (a fork
+ * in every teardown here). An unbound UDP socket goes at its close. */
 static void netns_make(struct up *u)
 {
 	const char *name = u->p.name;
@@ -1657,12 +1697,17 @@ static void netns_make(struct up *u)
 		fail("bind the network namespace on %s: %s", path, strerror(err));
 	}
 	u->ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (u->ns_fd >= 0)
-		nl_open(&u->inner);
+	if (u->ns_fd >= 0) {
+		u->inner = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (u->inner >= 0)
+			no_link_local_default(u);
+	}
 	if (setns(self, CLONE_NEWNET) < 0)
 		die_errno("back to the host's network namespace"); /* nothing sane is left to do */
 	if (u->ns_fd < 0)
 		fail("open the new network namespace: %s", strerror(errno));
+	if (u->inner < 0)
+		fail("network of '%s': a socket inside: %s", name, strerror(errno));
 	close(self);
 }
 
@@ -1708,88 +1753,98 @@ static void veth_make(struct up *u)
 			fail("network of '%s' on bridge '%s': veth %s: %s", p->name, p->bridge, u->veth, nl_error(errno));
 		journal_drop_last();
 	}
+	link_local_default_back(u);
 	snprintf(mark, sizeof(mark), MARK_PREFIX "%s", p->name);
 	if (link_set(&u->host, 0, u->veth, 0, mark) < 0)
 		fail("network of '%s': mark veth %s: %s", p->name, u->veth, nl_error(errno));
 }
 
-/* Inside: lo and eth0 up, the address on eth0, the default route via the bridge. */
+/* Inside, through ioctls on u->inner (they act in its namespace): lo and
+ * eth0 up, the address on eth0, the gateway's neighbour entry, the default
+ * route via the bridge. */
+static void sin_of(struct sockaddr *sa, uint32_t a)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = { .s_addr = htonl(a) } };
+
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+static int if_up(struct up *u, const char *dev)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(u->inner, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(u->inner, SIOCSIFFLAGS, &ifr);
+}
+
+/* ADDR/LEN on eth0, set while it is down: its prefix route comes once, at up */
+static int eth0_address(struct up *u)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	/* the fault injection's target: no device inside has that name */
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", strcmp(test_fail(), "addr") == 0 ? "nodev" : "eth0");
+	sin_of(&ifr.ifr_addr, u->p.ip);
+	if (ioctl(u->inner, SIOCSIFADDR, &ifr) < 0)
+		return -1;
+	sin_of(&ifr.ifr_netmask, mask_of(u->p.len));
+	return ioctl(u->inner, SIOCSIFNETMASK, &ifr);
+}
+
 /* The gateway's neighbour entry, permanent: no ARP before the first packet
  * out, and none of the kernel's ARP table (gc_thresh3 entries for all of the
  * host's namespaces together, 1024 by default) taken by 1000 instances each
  * learning the same bridge; only for a bridge whose MAC cannot change. */
-static void gateway_neigh(struct up *u, int eth0)
+static int gateway_neigh(struct up *u)
 {
-	const struct plan *p = &u->p;
-	struct msg m;
-	struct ndmsg *nd;
+	struct arpreq r;
 
-	msg_init(&m, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
-	nd = put(&m, sizeof(*nd));
-	nd->ndm_family = AF_INET;
-	nd->ndm_ifindex = eth0;
-	nd->ndm_state = NUD_PERMANENT;
-	attr_ip4(&m, NDA_DST, p->br.gw);
-	attr(&m, NDA_LLADDR, p->br.mac, sizeof(p->br.mac));
-	if (nl_talk(&u->inner, &m, NULL, NULL) < 0)
-		fail("network of '%s' on bridge '%s': the gateway's neighbour entry: %s", p->name, p->bridge,
-		     nl_error(errno));
+	memset(&r, 0, sizeof(r));
+	sin_of(&r.arp_pa, u->p.br.gw);
+	r.arp_ha.sa_family = ARPHRD_ETHER;
+	memcpy(r.arp_ha.sa_data, u->p.br.mac, sizeof(u->p.br.mac));
+	r.arp_flags = ATF_PERM | ATF_COM;
+	snprintf(r.arp_dev, sizeof(r.arp_dev), "eth0");
+	return ioctl(u->inner, SIOCSARP, &r);
 }
 
-/* eth0 makes no IPv6 link-local address of its own (addrgenmode none; IPv6
- * stays on, an address can still be added): no duplicate address detection,
- * no multicast listener reports and router solicitations that the bridge
- * floods to every other instance on it, each one's kernel answering: on a
- * bridge of 1000 instances that made each spawn cost O(instances). */
-static void no_link_local(struct up *u, int eth0)
+/* as `ip route add default via GW` (the kernel marks it proto boot) */
+static int default_route(struct up *u)
 {
-	struct msg m;
-	struct rtattr *spec, *in6;
-	uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+	struct rtentry rt;
 
-	link_msg(&m, RTM_NEWLINK, 0, eth0);
-	spec = nest(&m, IFLA_AF_SPEC);
-	in6 = nest(&m, AF_INET6);
-	attr(&m, IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof(mode));
-	nest_end(&m, in6);
-	nest_end(&m, spec);
-	/* a kernel without IPv6 has nothing to turn off */
-	if (nl_talk(&u->inner, &m, NULL, NULL) < 0 && errno != EAFNOSUPPORT && errno != EOPNOTSUPP)
-		fail("network of '%s' on bridge '%s': eth0 addrgenmode: %s", u->p.name, u->p.bridge, nl_error(errno));
+	memset(&rt, 0, sizeof(rt));
+	sin_of(&rt.rt_dst, 0);
+	sin_of(&rt.rt_genmask, 0);
+	sin_of(&rt.rt_gateway, u->p.br.gw);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	return ioctl(u->inner, SIOCADDRT, &rt);
 }
 
 static void inside(struct up *u)
 {
 	const struct plan *p = &u->p;
-	struct link eth0;
-	struct msg m;
-	struct rtmsg *r;
 
-	if (link_set(&u->inner, 0, "lo", IFF_UP, NULL) < 0)
-		fail("network of '%s' on bridge '%s': lo up: %s", p->name, p->bridge, nl_error(errno));
-	if (link_get(&u->inner, "eth0", &eth0) < 0 || !eth0.index)
-		fail("network of '%s' on bridge '%s': no eth0 inside", p->name, p->bridge);
-	no_link_local(u, eth0.index);
-	if (link_set(&u->inner, eth0.index, NULL, IFF_UP, NULL) < 0)
-		fail("network of '%s' on bridge '%s': eth0 up: %s", p->name, p->bridge, nl_error(errno));
-	if (addr_add(&u->inner, strcmp(test_fail(), "addr") == 0 ? NO_SUCH_IFINDEX : eth0.index, p->ip, p->len) < 0)
+	if (if_up(u, "lo") < 0)
+		fail("network of '%s' on bridge '%s': lo up: %s", p->name, p->bridge, strerror(errno));
+	if (eth0_address(u) < 0)
 		fail("network of '%s' on bridge '%s': address %s on eth0: %s", p->name, p->bridge, u->cidr,
-		     nl_error(errno));
+		     strerror(errno));
+	if (if_up(u, "eth0") < 0)
+		fail("network of '%s' on bridge '%s': eth0 up: %s", p->name, p->bridge, strerror(errno));
 	if (!p->br.gw)
 		return;
-	if (p->br.mac_fixed)
-		gateway_neigh(u, eth0.index);
-	msg_init(&m, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
-	r = put(&m, sizeof(*r));
-	r->rtm_family = AF_INET;
-	r->rtm_table = RT_TABLE_MAIN;
-	r->rtm_protocol = RTPROT_BOOT; /* as `ip route add` */
-	r->rtm_scope = RT_SCOPE_UNIVERSE;
-	r->rtm_type = RTN_UNICAST;
-	attr_ip4(&m, RTA_GATEWAY, p->br.gw);
-	if (nl_talk(&u->inner, &m, NULL, NULL) < 0)
+	if (p->br.mac_fixed && gateway_neigh(u) < 0)
+		fail("network of '%s' on bridge '%s': the gateway's neighbour entry: %s", p->name, p->bridge,
+		     strerror(errno));
+	if (default_route(u) < 0)
 		fail("network of '%s' on bridge '%s': default route via %s: %s", p->name, p->bridge, dot(p->br.gw),
-		     nl_error(errno));
+		     strerror(errno));
 }
 
 static void plan_args(struct plan *p, int argc, char **argv, const char *verb)
@@ -1968,9 +2023,9 @@ static void exec_next(struct up *u)
 	/* our holds on the namespace must not outlive us into PROG */
 	if (u->ns_fd >= 0)
 		close(u->ns_fd);
-	if (u->inner.fd >= 0)
-		close(u->inner.fd);
-	u->ns_fd = u->inner.fd = -1;
+	if (u->inner >= 0)
+		close(u->inner);
+	u->ns_fd = u->inner = -1;
 	execv(opt.exec[0], opt.exec);
 	err = errno;
 	if (chdir("/") < 0)
@@ -2075,7 +2130,7 @@ static void make_behind(struct up *u)
 
 static int cmd_up(int argc, char **argv)
 {
-	static struct up u = { .lock = -1, .ns_fd = -1, .inner = { .fd = -1 } };
+	static struct up u = { .lock = -1, .ns_fd = -1, .inner = -1, .gen_mode = -1 };
 	char veth[16];
 
 	plan_args(&u.p, argc, argv, "up");
