@@ -360,6 +360,17 @@ else:
 	[ ! -e /run/netns/uns-c ]
 	[ -z "$(leases utns1)" ]
 	ports_gone utns1
+	# PROG that cannot be exec'd: the child is ended, what it made undone
+	# with the rest, its lines cut off the journal with ours
+	printf 'hook hook.post\n' >"$J"
+	run --separate-stderr "$NS" up --net-dir "$ND" --journal "$J" --veth utvc --netns-to 3 utns1 uns-c \
+		10.236.0.7/16 --exec "$BATS_TEST_TMPDIR/no-such-prog"
+	one_error
+	[[ "$stderr" == *"exec $BATS_TEST_TMPDIR/no-such-prog: No such file or directory" ]]
+	[ "$(cat "$J")" = "hook hook.post" ]
+	[ ! -e /run/netns/uns-c ]
+	[ -z "$(leases utns1)" ]
+	ports_gone utns1
 }
 
 @test "up leaves a namespace it did not make alone, and gives the lease back" {
