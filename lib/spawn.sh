@@ -304,10 +304,19 @@ plan_lean() {
 	[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
 	_own=--new-state
 	[ -z "$bridge" ] || NETNS=$name _own=--adopt-state
-	if [ -n "$bridge" ] && [ -n "$detach" ]; then
+	if [ -n "$ready" ]; then
+		# --ready opens the log before the command can end (ready_log_open):
+		# without --bridge, this shell takes the name (mkdir) for that
+		. "$UNSHARED_LIB/state.sh"
+		. "$UNSHARED_LIB/spawn/host.sh"
+		[ -n "$bridge" ] || { state_take "$name"; _own=--adopt-state; }
+	fi
+	if [ "$_own" = --adopt-state ] && [ -n "$detach" ]; then
 		# a signal before forkn has taken over: the shell gives it all back
 		trap 'lean_undo INT; exit 130' INT
 		trap 'lean_undo TERM; exit 143' TERM HUP
+	fi
+	if [ -n "$bridge" ] && [ -n "$detach" ]; then
 		ADDR=$(lean_net_up) || exit 125
 		# tests only: a window to signal or kill the front end in
 		[ "${UNSHARED_TEST_PAUSE:-}" != net ] || sleep 3
@@ -346,17 +355,14 @@ plan_lean() {
 	fi
 	# forkn --detach returns once the command has really started (pivot
 	# closes fd 3 at its exec); on a failure forkn has undone it all
+	[ -z "$ready" ] || ready_log_open
 	trap '' INT TERM HUP
 	if ! "$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null; then
 		# forkn undid it all, unless it died before it could
-		[ -z "$bridge" ] || lean_undo '' || :
+		[ "$_own" = --new-state ] || lean_undo '' || :
 		exit 125
 	fi
-	if [ -n "$ready" ]; then
-		. "$UNSHARED_LIB/state.sh"
-		. "$UNSHARED_LIB/spawn/host.sh"
-		spawn_ready
-	fi
+	[ -z "$ready" ] || spawn_ready
 	printf '%s\n' "$name"
 	exit 0
 }
@@ -380,7 +386,7 @@ lean_undo() {
 	# supervisor that took it over rewrote it, and undoes it on its own
 	read -r _p _ 2>/dev/null <"$state/pid" && [ "$_p" = $$ ] || return 0
 	"$UNSHARED_UTILS/nsnet" down --net-dir "$UNSHARED_STATE/.net" --journal "$state/journal" &&
-		rm -f -- "$state/journal" "$state/pid" && rmdir -- "$state"
+		rm -f -- "$state/journal" "$state/pid" "$state/log" && rmdir -- "$state"
 }
 
 # plan_info -> $info: the plan as KEY=VALUE lines, for list and for hooks run at

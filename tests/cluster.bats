@@ -173,6 +173,16 @@ for line in open(sys.argv[1]):
 	[ ! -e "$S/cl-dies" ]
 }
 
+@test "--ready: the output of a command that ends at once is never lost (its log is open before it starts)" {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		run --separate-stderr "$UC" spawn --detach --name cl-dies --root "$BB" --ready tcp:80 -- /bin/sh -c 'echo no config >&2; exit 3'
+		[ "$status" -eq 125 ]
+		[ "${stderr_lines[1]}" = "no config" ]
+		[ ! -e "$S/cl-dies" ]
+	done
+}
+
 @test "bad readiness and shaping options: 125, one line, nothing made" {
 	local args
 	for args in "--ready tcp:80 -- true" "--detach --ready tcp:0 -- true" "--detach --ready tcp:70000 -- true" \

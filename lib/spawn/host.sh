@@ -56,6 +56,7 @@ plan_host() {
 		# from here the instance is forkn's: a signal now must not make this
 		# shell tear down what forkn runs (forkn resets these for itself)
 		trap '' INT TERM HUP
+		[ -z "$ready" ] || ready_log_open
 		"$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null || exit 125
 		trap - EXIT
 		read -r _sup _ 2>/dev/null <"$state/pid" || _sup=''
@@ -69,11 +70,19 @@ plan_host() {
 	exec "$UNSHARED_UTILS/forkn" "$@"
 }
 
-# spawn_ready: --ready, once the detached instance has started. Not ready in
-# time, or ended first: it is stopped, its last output shown, spawn exits 125.
+# ready_log_open: --ready shows the last output of a command that ended
+# first, even at once: its log is made and opened (fd 6) before forkn
+# --detach appends to it, and its teardown removes the file (a command that
+# exits at once was gone with it before spawn_ready could open it)
+ready_log_open() {
+	# (forkn would make it 0600; the front end's umask is 022)
+	{ umask 077 && : >>"$state/log" && umask 022 && exec 6<"$state/log"; } || die "cannot open $state/log"
+}
+
+# spawn_ready: --ready, once the detached instance has started (its log on
+# fd 6: ready_log_open). Not ready in time, or ended first: it is stopped,
+# its last output shown, spawn exits 125.
 spawn_ready() {
-	# the log, kept open: the teardown removes the file
-	{ command exec 6<"$state/log"; } 2>/dev/null || exec 6</dev/null
 	trap 'spawn_unready interrupted; exit 130' INT
 	trap 'spawn_unready interrupted; exit 143' TERM HUP
 	_rc=0
