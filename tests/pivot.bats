@@ -276,14 +276,21 @@ teardown() {
 	[[ ${lines[0]} == "1: lo: <LOOPBACK,UP,LOWER_UP>"* ]]
 }
 
-@test "--netns joins a network namespace" {
+# netns_holder: a process in a network namespace of its own, NETNS_PID
+# (teardown ends it), once it is there
+netns_holder() {
 	unshare -n sleep 60 3>&- &
 	NETNS_PID=$!
 	# until unshare has run, the pid is still in the host's network namespace
 	for _ in $(seq 100); do
-		[ "$(readlink "/proc/$NETNS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
+		[ "$(readlink "/proc/$NETNS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && return 0
 		sleep 0.05
 	done
+	return 1
+}
+
+@test "--netns joins a network namespace" {
+	netns_holder
 	run -0 "$PIVOT" --netns "/proc/$NETNS_PID/ns/net" "$ROOT" ip -o link
 	[ "${#lines[@]}" -eq 1 ]
 	[[ ${lines[0]} == "1: lo: <LOOPBACK>"* ]]
@@ -317,12 +324,7 @@ sys.exit(p.wait())' "$@"
 }
 
 @test "--netns-from N: the network namespace sent through N is joined before the command" {
-	unshare -n sleep 60 3>&- &
-	NETNS_PID=$!
-	for _ in $(seq 100); do
-		[ "$(readlink "/proc/$NETNS_PID/ns/net")" != "$(readlink /proc/self/ns/net)" ] && break
-		sleep 0.05
-	done
+	netns_holder
 	local ns=/proc/$NETNS_PID/ns/net
 	run -0 send_netns y "$ns" "$PIVOT" --netns-from 5 --proc /proc "$ROOT" sh -c 'ip -o link; ls /proc/self/fd'
 	[[ ${lines[0]} == "1: lo: <LOOPBACK>"* ]]

@@ -2059,23 +2059,16 @@ static void netns_socket(void)
 /* the namespace, made: 'y' with its descriptor */
 static void send_netns(const struct up *u)
 {
-	char c = 'y';
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
-	struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+	struct fd_msg f;
+	struct msghdr *m = fd_msg_init(&f, 'y');
+	struct cmsghdr *h = CMSG_FIRSTHDR(m);
 
-	memset(&ctl, 0, sizeof(ctl));
 	h->cmsg_level = SOL_SOCKET;
 	h->cmsg_type = SCM_RIGHTS;
 	h->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(h), &u->ns_fd, sizeof(int));
 	/* no reader left (pivot is gone): the supervisor ends it all */
-	if (sendmsg(netns_w, &m, MSG_NOSIGNAL) != 1)
+	if (sendmsg(netns_w, m, MSG_NOSIGNAL) != 1)
 		die_errno("--netns-to %d: send the namespace", opt.netns_to);
 }
 

@@ -1561,32 +1561,26 @@ static void exec_command(struct config *cfg)
  * supervisor's cleanup undoes what it journaled). */
 static void join_netns_sent(struct config *cfg)
 {
-	char c = 0;
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof(ctl.buf) };
+	struct fd_msg f;
+	struct msghdr *m = fd_msg_init(&f, 0);
 	struct cmsghdr *h;
 	int ns = -1;
 	ssize_t n;
 
 	if (cfg->netns_from < 0)
 		return;
-	while ((n = recvmsg(cfg->netns_from, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+	while ((n = recvmsg(cfg->netns_from, m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	if (n < 0)
 		die_errno("--netns-from %d: receive", cfg->netns_from);
-	h = CMSG_FIRSTHDR(&m);
+	h = CMSG_FIRSTHDR(m);
 	if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&ns, CMSG_DATA(h), sizeof(int));
-	if (n == 1 && c != 'y')
+	if (n == 1 && f.byte != 'y')
 		leave(EXIT_SETUP);
 	if (n == 0)
 		die("--netns-from %d: whoever was to make the network ended without a word", cfg->netns_from);
-	if (ns < 0 || (m.msg_flags & MSG_CTRUNC))
+	if (ns < 0 || (m->msg_flags & MSG_CTRUNC))
 		die("--netns-from %d: no network namespace came with the message", cfg->netns_from);
 	if (setns(ns, CLONE_NEWNET) < 0)
 		die_errno("--netns-from %d: join the network namespace", cfg->netns_from);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #define EXIT_SETUP 125 /* the helper itself failed */
 #define EXIT_NOEXEC 126 /* command found but not executable */
 #define EXIT_NOTFOUND 127 /* command not found */
@@ -86,6 +88,28 @@ static inline int fd_option(const char *option, const char *arg)
 	if (*arg == '\0' || *end || fd < 3 || fd > 1023)
 		die("%s '%s': a descriptor number from 3 to 1023", option, arg);
 	return (int)fd;
+}
+
+/* One byte with room for one descriptor (SCM_RIGHTS) over a unix socket:
+ * nsnet up --netns-to sends the network namespace, pivot --netns-from takes it. */
+struct fd_msg {
+	char byte;
+	_Alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov;
+	struct msghdr m;
+};
+
+static inline struct msghdr *fd_msg_init(struct fd_msg *f, char byte)
+{
+	memset(f, 0, sizeof(*f));
+	f->byte = byte;
+	f->iov.iov_base = &f->byte;
+	f->iov.iov_len = 1;
+	f->m.msg_iov = &f->iov;
+	f->m.msg_iovlen = 1;
+	f->m.msg_control = f->ctl;
+	f->m.msg_controllen = sizeof(f->ctl);
+	return &f->m;
 }
 
 /* A usage error from getopt_long (run with opterr = 0 and optstring ":...")
