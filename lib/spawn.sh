@@ -294,7 +294,8 @@ plan_run() {
 }
 
 # plan_lean PIVOT-ARGV...: the lean path. forkn takes the name (mkdir) or,
-# with --bridge, nsnet up does (in the one process that makes the network),
+# with --bridge, nsnet up does (in the one process that makes the network;
+# with --ready and no --bridge, this shell does),
 # forkn's cleanup is `nsnet down` itself and forkn removes the state and
 # logs the events. It forks nothing but forkn --detach: in the foreground,
 # with --bridge, this shell becomes nsnet up, which becomes forkn.
@@ -370,15 +371,16 @@ plan_lean() {
 # lean_net_up [--netns-to N] [--exec PROG ARG...]: this shell becomes nsnet
 # up for the instance (it takes the name and makes the network)
 lean_net_up() {
-	_ready=
-	[ "${1:-}" != --netns-to ] || { _ready=$2; shift 2; }
+	_nto=
+	[ "${1:-}" != --netns-to ] || { _nto=$2; shift 2; }
 	exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
 		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
-		--veth "uc$$" ${_ready:+--netns-to "$_ready"} "$bridge" "$name" "$addr" "$@"
+		--veth "uc$$" ${_nto:+--netns-to "$_nto"} "$bridge" "$name" "$addr" "$@"
 }
 
-# lean_undo [SIGNAL]: the lean path's network, when the front end is stopped
-# before forkn took over (nsnet up already rolled back a failure of its own)
+# lean_undo [SIGNAL]: the lean path's network and name, when the front end is
+# stopped before forkn took over (nsnet up already rolled back a failure of
+# its own)
 lean_undo() {
 	trap '' INT TERM HUP
 	[ -z "${1:-}" ] || warn "$name: stopped during setup (SIG$1): undone"
