@@ -59,34 +59,6 @@ cmd_main() {
 				pids_max=$1 ;;
 			esac
 			shift; n=$((n - 1)) ;;
-		--uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
-			[ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"
-			# --groups '' is meaningful: no supplementary group at all
-			case $a in
-			--groups) need_value "$a" 1 "$n" ;;
-			*) need_value "$a" 1 "$n" "${1-}" ;;
-			esac
-			case $a in
-			--uid-map) check_map "$a" "$1"; ns_user=1 uid_map=$1 ;;
-			--gid-map) check_map "$a" "$1"; ns_user=1 gid_map=$1 ;;
-			--setuid) set_uid=$1 ;; --setgid) set_gid=$1 ;; --groups) set_groups=$1 groups_given=1 ;;
-			--cap-drop) check_caps "$a" "$1"; cap_drop=$cap_drop${cap_drop:+,}$caps ;;
-			--cap-add) check_caps "$a" "$1"; cap_add=$cap_add${cap_add:+,}$caps ;;
-			--seccomp) check_src "$a" "$1"; seccomp=$abs ;;
-			esac
-			shift; n=$((n - 1)) ;;
-		--ready | --ready-timeout | --delay | --jitter | --loss | --rate)
-			need_value "$a" 1 "$n" "${1-}"
-			case $a in
-			--ready) ready=$1 ;;
-			--ready-timeout) ready_to=$1 ;;
-			*)
-				# lib/fault.sh checks the value now, applies it after net_setup
-				[ -n "$shaping" ] || { . "$UNSHARED_LIB/fault.sh"; fault_reset; }
-				fault_opt "$a" "$1"
-				shaping=1 ;;
-			esac
-			shift; n=$((n - 1)) ;;
 		--data-dir)
 			need_value "$a" 1 "$n" "${1-}"
 			data_dir "$1"
@@ -101,27 +73,9 @@ cmd_main() {
 			[ "$a" != --squash ] || squash=1
 			check_src "$a" "$1"; check_dst "$a" "$2"
 			set -- "$@" "$a" "$abs" "$2"; shift 2; n=$((n - 2)) ;;
-		--overlay | --squash-overlay)
-			need_value "$a" 3 "$n" "${1-}"
-			[ "$a" != --squash-overlay ] || squash=1
-			check_src "$a" "$1"; check_dst "$a" "$2"; _src=$abs; absolute "$3"
-			set -- "$@" "$a" "$_src" "$2" "$abs"; shift 3; n=$((n - 3)) ;;
-		--preexec | --postexec | --exec | --prechroot | --chroot)
-			# seed-era: the words up to the next --option are one piece of shell code
-			w=
-			while [ "$n" -gt 0 ]; do
-				case $1 in --*) break ;; esac
-				w=$w${w:+ }$1; shift; n=$((n - 1))
-			done
-			[ -n "$w" ] || die "$a: needs a command"
-			case $a in
-			--preexec) pre_hooks=$pre_hooks$w$nl ;;
-			--postexec) post_hooks=$post_hooks$w$nl ;;
-			--exec) exec_hooks=$exec_hooks$w$nl ;;
-			--prechroot) prechroot=$prechroot$w$nl ;;
-			--chroot) chroot_wrap=$w ;;
-			esac ;;
-		*) die "unknown option '$a' (see 'unshared-cli spawn --help')" ;;
+		*)
+			# the options seldom given, and the unknown option's error
+			. "$UNSHARED_LIB/spawn/opts.sh" ;;
 		esac
 	done
 	plan_check
@@ -298,30 +252,15 @@ plan_run() {
 # with --ready and no --bridge, this shell does),
 # forkn's cleanup is `nsnet down` itself and forkn removes the state and
 # logs the events. It forks nothing but forkn --detach: in the foreground,
-# with --bridge, this shell becomes nsnet up, which becomes forkn.
+# with --bridge, this shell becomes nsnet up, which becomes forkn. What only
+# --detach does is in lib/spawn/detach.sh.
 plan_lean() {
 	state_base
 	state=$UNSHARED_STATE/$name
 	[ ! -e "$state" ] || { . "$UNSHARED_LIB/state.sh"; state_reclaim "$name"; }
 	_own=--new-state
 	[ -z "$bridge" ] || NETNS=$name _own=--adopt-state
-	if [ -n "$ready" ]; then
-		# --ready opens the log before the command can end (ready_log_open):
-		# without --bridge, this shell takes the name (mkdir) for that
-		. "$UNSHARED_LIB/state.sh"
-		. "$UNSHARED_LIB/spawn/host.sh"
-		[ -n "$bridge" ] || { state_take "$name"; _own=--adopt-state; }
-	fi
-	if [ "$_own" = --adopt-state ] && [ -n "$detach" ]; then
-		# a signal before forkn has taken over: the shell gives it all back
-		trap 'lean_undo INT; exit 130' INT
-		trap 'lean_undo TERM; exit 143' TERM HUP
-	fi
-	if [ -n "$bridge" ] && [ -n "$detach" ]; then
-		ADDR=$(lean_net_up) || exit 125
-		# tests only: a window to signal or kill the front end in
-		[ "${UNSHARED_TEST_PAUSE:-}" != net ] || sleep 3
-	fi
+	[ -z "$detach" ] || { . "$UNSHARED_LIB/spawn/detach.sh"; detach_setup; }
 	# (in the foreground, nsnet up tells forkn the address: info's addr= is filled in)
 	plan_info
 	# fd 3: with --detach, pivot closes it at the exec of the command (forkn
@@ -350,22 +289,9 @@ plan_lean() {
 			--cleanup-arg "$UNSHARED_STATE/.net" --cleanup-arg --journal --cleanup-arg "$state/journal" \
 			--cleanup-arg /bin/sh --cleanup-arg "$UNSHARED_SELF" --cleanup-arg _teardown --cleanup-arg "$state" "$@"
 	fi
-	if [ -z "$detach" ]; then
-		[ -z "$bridge" ] || lean_net_up --netns-to 3 --exec "$UNSHARED_UTILS/forkn" "$@"
-		exec "$UNSHARED_UTILS/forkn" "$@"
-	fi
-	# forkn --detach returns once the command has really started (pivot
-	# closes fd 3 at its exec); on a failure forkn has undone it all
-	[ -z "$ready" ] || ready_log_open
-	trap '' INT TERM HUP
-	if ! "$UNSHARED_UTILS/forkn" --detach --exec-fd 3 --log "$state/log" "$@" </dev/null; then
-		# forkn undid it all, unless it died before it could
-		[ "$_own" = --new-state ] || lean_undo '' || :
-		exit 125
-	fi
-	[ -z "$ready" ] || spawn_ready
-	printf '%s\n' "$name"
-	exit 0
+	[ -z "$detach" ] || detach_run "$@"
+	[ -z "$bridge" ] || lean_net_up --netns-to 3 --exec "$UNSHARED_UTILS/forkn" "$@"
+	exec "$UNSHARED_UTILS/forkn" "$@"
 }
 
 # lean_net_up [--netns-to N] [--exec PROG ARG...]: this shell becomes nsnet
@@ -376,19 +302,6 @@ lean_net_up() {
 	exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
 		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
 		--veth "uc$$" ${_nto:+--netns-to "$_nto"} "$bridge" "$name" "$addr" "$@"
-}
-
-# lean_undo [SIGNAL]: the lean path's network and name, when the front end is
-# stopped before forkn took over (nsnet up already rolled back a failure of
-# its own)
-lean_undo() {
-	trap '' INT TERM HUP
-	[ -z "${1:-}" ] || warn "$name: stopped during setup (SIG$1): undone"
-	# ours while DIR/pid still names this shell (nsnet up --owner $$): a
-	# supervisor that took it over rewrote it, and undoes it on its own
-	read -r _p _ 2>/dev/null <"$state/pid" && [ "$_p" = $$ ] || return 0
-	"$UNSHARED_UTILS/nsnet" down --net-dir "$UNSHARED_STATE/.net" --journal "$state/journal" &&
-		rm -f -- "$state/journal" "$state/pid" "$state/log" && rmdir -- "$state"
 }
 
 # plan_info -> $info: the plan as KEY=VALUE lines, for list and for hooks run at
