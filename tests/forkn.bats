@@ -295,6 +295,23 @@ check_forwarded() {
 	wait "$BG" || true
 }
 
+@test "--adopt-state: a DIR/pid that already names forkn is kept; another is replaced" {
+	# the foreground spawn --bridge: the process that wrote DIR/pid (nsnet up
+	# --owner) exec's forkn, so pid and start time are forkn's own
+	mkdir "$T/st"
+	bash -c 'read -r -a f <"/proc/$$/stat"; echo "$$ ${f[21]}" >"$1/pid"; stat -c %i "$1/pid" >"$2"
+		exec "$3" --state "$1" --adopt-state -- sh -c "stat -c %i \"\$0/pid\"" "$1"' _ "$T/st" "$T/ino" "$FORKN" >"$T/out"
+	[ "$(cat "$T/out")" = "$(cat "$T/ino")" ] # the same file, not a replacement
+	[ ! -e "$T/st" ]
+	mkdir "$T/st"
+	echo "1 1" >"$T/st/pid"
+	run "$FORKN" --state "$T/st" --adopt-state -- sh -c 'cat "$0/pid"' "$T/st"
+	[ "$status" -eq 0 ]
+	[ "$output" != "1 1" ]
+	[[ $output =~ ^[0-9]+\ [0-9]+$ ]]
+	[ ! -e "$T/st" ]
+}
+
 @test "--trash: the emptied state directory is moved aside, the next run removes it" {
 	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" --info "x=1" -- true
 	[ "$status" -eq 0 ]
