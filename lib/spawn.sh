@@ -300,7 +300,7 @@ lean_net_up() {
 	_nto=
 	[ "${1:-}" != --netns-to ] || { _nto=$2; shift 2; }
 	exec "$UNSHARED_UTILS/nsnet" up ${UNSHARED_SUB:+--as} ${UNSHARED_SUB:+"$UNSHARED_SUB"} \
-		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --owner $$ \
+		--net-dir "$UNSHARED_STATE/.net" --new-state "$state" --trash "$UNSHARED_STATE/.trash" --owner $$ \
 		--veth "uc$$" ${_nto:+--netns-to "$_nto"} "$bridge" "$name" "$addr" "$@"
 }
 

@@ -312,7 +312,7 @@ check_forwarded() {
 	[ ! -e "$T/st" ]
 }
 
-@test "--trash: the emptied state directory is moved aside, the next run removes it" {
+@test "--trash: the emptied state directory is moved aside, the next run takes or removes it" {
 	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" --info "x=1" -- true
 	[ "$status" -eq 0 ]
 	[ ! -e "$T/st" ]
@@ -327,6 +327,29 @@ check_forwarded() {
 	run --separate-stderr "$FORKN" --state "$T/st3" --trash "$T/trash" -- true
 	[ "$status" -eq 125 ]
 	[ "$stderr" = "unshared-cli: forkn: --trash needs --new-state or --adopt-state" ]
+}
+
+@test "--new-state --trash: an empty 0700 directory of ours is taken back from the trash, nothing else" {
+	mkdir -p -m 0700 "$T/trash/a.1" "$T/trash/full.1" "$T/trash/open.1" "$T/trash/sub.1/d"
+	chmod 0755 "$T/trash/open.1"
+	touch "$T/trash/full.1/f"
+	ln -s "$T/elsewhere" "$T/trash/link.1"
+	mkdir -m 0700 "$T/elsewhere"
+	ino=$(stat -c %i "$T/trash/a.1")
+	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- sh -c 'stat -c %i "$0"' "$T/st"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ino" ] # the directory of the trash, renamed
+	[ ! -e "$T/trash/a.1" ]
+	[ -e "$T/trash/full.1/f" ] && [ -d "$T/trash/open.1" ] && [ -d "$T/trash/sub.1/d" ] && [ -L "$T/trash/link.1" ]
+	[ -d "$T/elsewhere" ]
+	# and back there at the end, for the next one
+	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
+	# a name in use stays in use: the trash is not touched
+	mkdir "$T/st"
+	run --separate-stderr "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- true
+	[ "$status" -eq 125 ]
+	[ "$stderr" = "unshared-cli: forkn: $T/st: the name is in use" ]
+	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
 }
 
 @test "--state --pid: cmdpid is the command's host pid" {

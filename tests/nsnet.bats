@@ -89,7 +89,9 @@ ports_gone() {
 	for args in "" "frob" "up utns1 uns-a" "up utns1 uns-a auto" "check --frob utns1 uns-a auto" \
 		"down" "up --net-dir rel --journal /j utns1 uns-a auto" \
 		"up --netns-to 3 --net-dir /n --journal /j utns1 uns-a auto" "down --netns-to 3 --journal /j" \
-		"up --netns-to 2 --net-dir /n --journal /j utns1 uns-a auto --exec /bin/true"; do
+		"up --netns-to 2 --net-dir /n --journal /j utns1 uns-a auto --exec /bin/true" \
+		"up --trash /t --net-dir /n --journal /j utns1 uns-a auto" \
+		"up --trash rel --net-dir /n --new-state /s utns1 uns-a auto"; do
 		# shellcheck disable=SC2086 # the cases are words
 		run --separate-stderr "$NS" $args
 		echo "case: $args"

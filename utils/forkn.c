@@ -753,7 +753,7 @@ static void write_state(const char *name, const char *fmt, ...)
 		fail(errno, "write %s/%s", cfg.state_dir, tmp); /* fd: closed by exit */
 	if (close(fd) < 0)
 		fail(errno, "close %s/%s", cfg.state_dir, tmp);
-	if (renameat(state_fd, tmp, state_fd, name) < 0)
+	if (replace_file(state_fd, tmp, name) < 0)
 		fail(errno, "rename %s/%s to %s", cfg.state_dir, tmp, name);
 }
 
@@ -775,7 +775,7 @@ static void write_info(void)
  * of two supervisors racing for one name exactly one wins. */
 static void make_state(void)
 {
-	if (mkdir(cfg.state_dir, 0700) < 0) {
+	if (take_dir(cfg.trash, cfg.state_dir) < 0) {
 		if (errno == EEXIST)
 			die("%s: the name is in use", cfg.state_dir);
 		die_errno("make state directory %s", cfg.state_dir);
@@ -921,10 +921,7 @@ static bool state_holds(const char *name, const char *text, size_t len)
  * child is on its way (an entry without it reads as "starting"). A spawn
  * --bridge in the foreground is one process from the front end to us (it
  * exec'd nsnet up, which exec'd forkn): nsnet up's DIR/pid already names us
- * and stays. Replacing a file by rename makes ext4 allocate its block at once
- * (auto_da_alloc), and freeing an allocated block at the teardown then costs
- * a synchronous discard on a filesystem mounted with -o discard (~0.12 ms
- * here); a file written and removed before writeback never gets one. */
+ * and stays (not even the swap of replace_file is needed). */
 static void write_pid(void)
 {
 	unsigned long long start;

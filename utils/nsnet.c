@@ -79,6 +79,8 @@ static const char usage_text[] =
 	"                     and journal in DIR/journal; a failed up removes DIR again\n"
 	"  --owner PID        with --new-state: write DIR/pid, \"PID STARTTIME\", for the\n"
 	"                     process that will supervise the instance (gc's liveness test)\n"
+	"  --trash TRASH      with --new-state: DIR may be an empty directory taken from\n"
+	"                     TRASH (where forkn --trash puts them) instead of a new one\n"
 	"  --veth PREFIX      up: the host end is PREFIX, or PREFIXxK if taken (default ucPID)\n"
 	"  --as SUB           messages say \"unshared-cli: SUB: ...\"\n"
 	"  --labels BR ADDR   how messages name the bridge and the address (--bridge --addr)\n"
@@ -99,6 +101,7 @@ struct opts {
 	int netns_to;	       /* up --netns-to N; -1: none */
 	const char *new_state; /* up --new-state DIR */
 	const char *owner;     /* up --owner PID: DIR/pid */
+	const char *trash;     /* up --trash TRASH: where DIR may come from */
 	const char *lbl_bridge, *lbl_addr;
 	bool quiet;
 };
@@ -1435,7 +1438,7 @@ static void cache_write(const struct up *u)
 	if (fd < 0)
 		fail("cannot write %s: %s", tmp, strerror(errno));
 	write_at(fd, want, strlen(want), 0, tmp);
-	if (close(fd) < 0 || rename(tmp, path) < 0)
+	if (close(fd) < 0 || replace_file(AT_FDCWD, tmp, path) < 0)
 		fail("cannot write %s: %s", path, strerror(errno));
 }
 
@@ -1961,7 +1964,7 @@ static void take_state(struct up *u)
 		die("up: --journal or --new-state, not both");
 	if (snprintf(journal, sizeof(journal), "%s/journal", opt.new_state) >= (int)sizeof(journal))
 		die("--new-state '%s': too long", opt.new_state);
-	if (mkdir(opt.new_state, 0700) < 0) {
+	if (take_dir(opt.trash, opt.new_state) < 0) {
 		if (errno == EEXIST)
 			die("name '%s' is in use", u->p.name);
 		die_errno("make state directory %s", opt.new_state);
@@ -2295,6 +2298,8 @@ static int parse_opts(int argc, char **argv, int i)
 			opt.new_state = argv[++i];
 		else if (strcmp(a, "--owner") == 0)
 			opt.owner = argv[++i];
+		else if (strcmp(a, "--trash") == 0)
+			opt.trash = argv[++i];
 		else if (strcmp(a, "--veth") == 0)
 			opt.veth = argv[++i];
 		else if (strcmp(a, "--as") == 0)
@@ -2324,8 +2329,11 @@ int main(int argc, char **argv)
 	absolute("--net-dir", opt.net_dir);
 	absolute("--journal", opt.journal);
 	absolute("--new-state", opt.new_state);
+	absolute("--trash", opt.trash);
 	if (opt.owner && !opt.new_state)
 		die("--owner needs --new-state");
+	if (opt.trash && !opt.new_state)
+		die("--trash needs --new-state");
 	umask(022);
 	if (opt.netns_to >= 0 && strcmp(verb, "up") != 0)
 		die("--netns-to: up only");
