@@ -352,6 +352,15 @@ check_forwarded() {
 	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
 }
 
+@test "--trash keeps 4 empty directories for the next spawns, removes the rest once the command has run 10 ms" {
+	mkdir -p -m 0700 "$T"/trash/e.{1..10}
+	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- sleep 0.2
+	[ "$status" -eq 0 ]
+	# one taken, 9 left, 5 removed, and the instance's own back at the end
+	[ "$(ls "$T/trash" | wc -l)" = 5 ]
+	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
+}
+
 @test "--state --pid: cmdpid is the command's host pid" {
 	mkdir "$T/st"
 	start_bg --pid --state "$T/st" -- sh -c 'exec sleep 4110'
