@@ -23,7 +23,7 @@ cmd_main() {
 	ephemeral='' overlay_dir='' pre_hooks='' post_hooks='' exec_hooks='' prechroot='' chroot_wrap=''
 	ready='' ready_to=30 shaping=''
 	map_root='' map_auto='' uid_map='' gid_map='' set_uid='' set_gid='' set_groups='' groups_given=''
-	cap_drop='' cap_add='' seccomp='' squash=''
+	cap_drop='' cap_add='' seccomp='' squash='' opts=''
 	n=$#
 	while [ "$n" -gt 0 ]; do
 		case $1 in
@@ -177,22 +177,12 @@ plan_check() {
 	if [ -n "$root" ]; then
 		root_path "$root"
 		no_newline --root "$root_dir"
-		# a squashfs image (a file, or TYPE.squashfs when only the image was
-		# built) is mounted read-only on a directory of the instance's state
-		if [ -f "$root_dir" ]; then
-			root_image=$root_dir
-		elif [ ! -d "$root_dir" ] && [ -f "$root_dir.squashfs" ]; then
-			root_image=$root_dir.squashfs
-		fi
-		if [ -n "$root_image" ]; then
-			root_dir=$root_image newroot=$UNSHARED_STATE/$name/root
-		elif [ ! -d "$root_dir" ]; then
-			case $root in
-			/*) die "--root '$root': no such directory or image" ;;
-			*) die "--root '$root': root type not built (run 'unshared-cli mkroot $root'; 'unshared-cli roots' lists the types)" ;;
-			esac
-		elif [ "$root_dir" != / ]; then
-			newroot=$root_dir
+		if [ -d "$root_dir" ]; then
+			[ "$root_dir" = / ] || newroot=$root_dir
+		else
+			# an image, or nothing: lib/spawn/host.sh (image roots take the host path)
+			. "$UNSHARED_LIB/spawn/host.sh"
+			root_image_check
 		fi
 	fi
 	# --chroot brings its own way into the root: we only make the namespaces
@@ -224,17 +214,8 @@ plan_check() {
 	# child there first)
 	[ -z "$ns_user" ] || [ -z "$bridge" ] ||
 		die "--user with --bridge: not supported yet (the bridge's network namespace is the host user namespace's, which a new one cannot join)"
-	if [ -n "$set_uid$set_gid$groups_given" ]; then
-		[ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"
-		resolve_ids
-	fi
-	[ -z "$shaping" ] || [ -n "$bridge" ] || die "--delay, --jitter, --loss, --rate: need --bridge"
-	if [ -n "$ready" ]; then
-		[ -n "$detach" ] || die "--ready: needs --detach (a foreground spawn returns when its command ends)"
-		. "$UNSHARED_LIB/ready.sh"
-		ready_spec --ready "$ready"
-		ready_secs --ready-timeout "$ready_to"
-	fi
+	# what the options seldom given imply (lib/spawn/opts.sh defined it)
+	[ -z "$opts" ] || opts_check
 }
 
 # plan_run PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor

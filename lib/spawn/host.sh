@@ -5,6 +5,23 @@
 # _teardown`, which replays the journal (lib/state.sh). Also --ready's wait,
 # shared with the lean path.
 
+# root_image_check: --root names no directory (plan_check). A squashfs image (a
+# file, or TYPE.squashfs when only the image was built) is mounted read-only
+# on a directory of the instance's state; anything else is an error.
+root_image_check() {
+	if [ -f "$root_dir" ]; then
+		root_image=$root_dir
+	elif [ -f "$root_dir.squashfs" ]; then
+		root_image=$root_dir.squashfs
+	else
+		case $root in
+		/*) die "--root '$root': no such directory or image" ;;
+		*) die "--root '$root': root type not built (run 'unshared-cli mkroot $root'; 'unshared-cli roots' lists the types)" ;;
+		esac
+	fi
+	root_dir=$root_image newroot=$UNSHARED_STATE/$name/root
+}
+
 # plan_host PIVOT-ARGV...: take the name, do the host-side steps, exec the supervisor
 plan_host() {
 	. "$UNSHARED_LIB/state.sh"

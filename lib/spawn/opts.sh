@@ -3,7 +3,8 @@
 # "$@" still holds the words after it and $n how many of them are left. Like
 # the loop, it takes its values from the front of "$@" (shift, n) and appends
 # mount operations to the end. Sourced, not defined as functions, so that a
-# spawn that gives none of these options does not parse them.
+# spawn that gives none of these options does not parse them; opts_check,
+# which plan_check calls once they are all known, comes with them.
 
 case $a in
 --uid-map | --gid-map | --setuid | --setgid | --groups | --cap-drop | --cap-add | --seccomp)
@@ -56,3 +57,19 @@ case $a in
 	esac ;;
 *) die "unknown option '$a' (see 'unshared-cli spawn --help')" ;;
 esac
+opts=1
+
+# opts_check: what these options imply, once all options are known (plan_check)
+opts_check() {
+	if [ -n "$set_uid$set_gid$groups_given" ]; then
+		[ -n "${ids_loaded:-}" ] || . "$UNSHARED_LIB/spawn/ids.sh"
+		resolve_ids
+	fi
+	[ -z "$shaping" ] || [ -n "$bridge" ] || die "--delay, --jitter, --loss, --rate: need --bridge"
+	if [ -n "$ready" ]; then
+		[ -n "$detach" ] || die "--ready: needs --detach (a foreground spawn returns when its command ends)"
+		. "$UNSHARED_LIB/ready.sh"
+		ready_spec --ready "$ready"
+		ready_secs --ready-timeout "$ready_to"
+	fi
+}
