@@ -11,7 +11,6 @@
 #ifndef UNSHARED_SYS_H
 #define UNSHARED_SYS_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -257,35 +256,47 @@ static inline int replace_file(int dir, const char *tmp, const char *name)
 	return renameat(dir, tmp, dir, name);
 }
 
-/* Whether the directory NAME in DIR holds nothing but "." and "..". */
-static inline bool dir_empty_at(int dir, const char *name)
-{
-	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
-	struct dirent *e;
-	bool empty = d != NULL;
+/* getdents64(2)'s records, read into a buffer on the stack: no malloc, no
+ * DIR (this runs before the command starts) */
+struct dirent_rec {
+	unsigned long long ino;
+	long long off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
 
-	while (empty && (e = readdir(d)))
-		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
-	if (d)
-		closedir(d);
-	else if (fd >= 0)
-		close(fd);
-	return empty;
+#define DIRENT_TYPE_DIR 4 /* DT_DIR */
+
+static inline long read_dirents(int fd, char *buf, size_t size)
+{
+	return syscall(SYS_getdents64, fd, buf, size);
 }
 
-/* An empty 0700 directory of ours in TRASH (open as TFD), or NULL */
-static inline const char *reusable_dir(int tfd, DIR *d)
+/* Whether NAME in DIR is an empty 0700 directory of ours: nothing in it but
+ * "." and "..", no symlink, no one else's. */
+static inline bool empty_dir_of_ours(int dir, const char *name)
 {
-	struct dirent *e;
+	_Alignas(8) char buf[256];
 	struct stat st;
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	long n, off = 0;
+	bool empty;
 
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.' && fstatat(tfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700 &&
-		    st.st_nlink == 2 && dir_empty_at(tfd, e->d_name))
-			return e->d_name;
-	return NULL;
+	if (fd < 0)
+		return false;
+	empty = fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700 && st.st_nlink == 2 &&
+		(n = read_dirents(fd, buf, sizeof(buf))) > 0;
+	for (; empty && off < n; off += ((struct dirent_rec *)(buf + off))->reclen) {
+		const char *d = ((struct dirent_rec *)(buf + off))->name;
+
+		empty = strcmp(d, ".") == 0 || strcmp(d, "..") == 0;
+	}
+	/* all of it in one read: a second one says nothing more is there */
+	if (empty)
+		empty = read_dirents(fd, buf, sizeof(buf)) == 0;
+	close(fd);
+	return empty;
 }
 
 /* In place of mkdir(DIR, 0700): an empty 0700 directory of ours renamed out
@@ -296,26 +307,29 @@ static inline const char *reusable_dir(int tfd, DIR *d)
  * directory of ours stays in TRASH, for gc. */
 static inline int take_dir(const char *trash, const char *dir)
 {
-	int tfd = trash ? open(trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-	DIR *d = NULL;
-	const char *name;
+	_Alignas(8) char buf[1024];
 	struct stat st;
-	int rc = 1;
+	int tfd = trash ? open(trash, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	long n = 0;
+	int rc = 1, tries = 0;
 
 	/* a directory's links: 2, plus one per subdirectory */
 	if (tfd >= 0 && fstat(tfd, &st) == 0 && st.st_nlink > 2)
-		d = fdopendir(tfd);
-	for (int tries = 0; d && rc > 0 && tries < 4 && (name = reusable_dir(tfd, d)); tries++) {
-		if (sys_renameat2(tfd, name, AT_FDCWD, dir, RENAME_NOREPLACE) == 0)
+		n = read_dirents(tfd, buf, sizeof(buf));
+	for (long off = 0; off < n && rc > 0 && tries < 4; off += ((struct dirent_rec *)(buf + off))->reclen) {
+		const struct dirent_rec *e = (struct dirent_rec *)(buf + off);
+
+		if (e->type != DIRENT_TYPE_DIR || e->name[0] == '.' || !empty_dir_of_ours(tfd, e->name))
+			continue;
+		tries++;
+		if (sys_renameat2(tfd, e->name, AT_FDCWD, dir, RENAME_NOREPLACE) == 0)
 			rc = 0;
 		else if (errno == EEXIST)
 			rc = -1;
 		else if (errno != ENOENT) /* ENOENT: another spawn took it first */
 			break; /* EXDEV, EINVAL (no RENAME_NOREPLACE): mkdir */
 	}
-	if (d)
-		closedir(d);
-	else if (tfd >= 0)
+	if (tfd >= 0)
 		close(tfd);
 	return rc <= 0 ? rc : mkdir(dir, 0700);
 }
