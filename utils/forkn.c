@@ -1978,6 +1978,10 @@ static void end_descendants(void)
 {
 	pid_t self = getpid(), kids[512];
 
+	/* no child at all (the usual end: the command or init reaped, no
+	 * orphan came to us): nothing to list */
+	if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+		return;
 	for (;;) {
 		ssize_t n = list_children(self, kids, sizeof(kids) / sizeof(kids[0]));
 		if (n < 0) {
