@@ -389,7 +389,8 @@ sys.exit(p.wait())' "$@"
 	run -125 "$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
 	pivot_error
 	[[ $output == *"UNSHARED_OUTER_MNTNS not set"* ]]
-	run -125 env UNSHARED_OUTER_MNTNS="$(stat -L -c %d:%i /proc/self/ns/mnt)" \
+	# forkn's word: the id of the mount at / ("m:ID"), as /proc/PID/fdinfo shows it
+	run -125 env UNSHARED_OUTER_MNTNS="m:$(awk '/^mnt_id:/ { print $2 }' /proc/self/fdinfo/0 </)" \
 		"$PIVOT" --tmpfs /made --mount-ns-made "$ROOT" true
 	pivot_error
 	[[ $output == *"still in the caller's mount namespace"* ]]

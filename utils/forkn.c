@@ -1733,12 +1733,10 @@ static pid_t fork_with(unsigned long flags)
  * command: pivot takes it out of the environment) */
 static void note_outer_mount_ns(void)
 {
-	struct stat st;
 	char id[48];
 
-	if (stat("/proc/self/ns/mnt", &st) < 0)
+	if (mount_ns_id(id, sizeof(id)) < 0)
 		fail(errno, "--mount-ns: stat /proc/self/ns/mnt");
-	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	if (setenv("UNSHARED_OUTER_MNTNS", id, 1) < 0)
 		fail(errno, "--mount-ns: setenv");
 }

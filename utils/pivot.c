@@ -810,18 +810,16 @@ static void loopback_up(void)
 
 /* --mount-ns-made: trusted only if our mount namespace is not the one our
  * caller ran in, which forkn --mount-ns names in UNSHARED_OUTER_MNTNS
- * ("DEV:INO"): never mount in the host's. The variable goes with the check. */
+ * (mount_ns_id): never mount in the host's. The variable goes with the check. */
 static void check_own_mount_ns(void)
 {
 	const char *outer = getenv("UNSHARED_OUTER_MNTNS");
-	struct stat self;
 	char id[48];
 
 	if (!outer)
 		die("--mount-ns-made: UNSHARED_OUTER_MNTNS not set (run by forkn --mount-ns)");
-	if (stat("/proc/self/ns/mnt", &self) < 0)
+	if (mount_ns_id(id, sizeof(id)) < 0)
 		die_errno("--mount-ns-made: stat /proc/self/ns/mnt");
-	snprintf(id, sizeof(id), "%llu:%llu", (unsigned long long)self.st_dev, (unsigned long long)self.st_ino);
 	if (strcmp(id, outer) == 0)
 		die("--mount-ns-made: still in the caller's mount namespace");
 	if (unsetenv("UNSHARED_OUTER_MNTNS") < 0)
