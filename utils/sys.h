@@ -232,7 +232,6 @@ static inline int exec_search(const char *file, char *const argv[])
 	return -1;
 }
 
-
 /* ---- forkn --mount-ns, pivot --mount-ns-made ---- */
 
 /* The identity of this process's mount namespace, as forkn --mount-ns passes
@@ -258,9 +257,11 @@ static inline int mount_ns_id(char *out, size_t size)
 
 /* ---- the registry's files and directories (forkn, nsnet) ---- */
 
-/* Here, $UNSHARED_STATE is on ext4 mounted -o discard without a journal: a
- * block freed waits for a discard (~0.1 ms) before the call returns. A file
- * removed before writeback never had a block; a directory always has one. */
+/* On this machine $UNSHARED_STATE is on ext4 mounted -o discard without a
+ * journal: a block freed waits for a discard (~0.1 ms) before the call
+ * returns. A file removed before writeback never had a block; a directory
+ * always has one. On a tmpfs none of this costs anything, and it is not
+ * worse there. */
 
 /* Put the file TMP in place of NAME (both in DIR), atomically for readers.
  * An existing NAME is swapped out (RENAME_EXCHANGE) and then removed, not
