@@ -352,6 +352,27 @@ check_forwarded() {
 	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
 }
 
+@test "--new-state --trash: of 8 at once for one name, one takes it, whether from the trash or by mkdir" {
+	mkdir -p -m 0700 "$T"/trash/e.{1..4}
+	local i rc ok=0 inuse=0
+	# the one that gets the name runs until the other 7 have been refused
+	for i in 1 2 3 4 5 6 7 8; do
+		"$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- \
+			sh -c 'until [ -e "$0" ]; do sleep 0.05; done' "$T/go" 2>"$T/err.$i" &
+		echo "$!" >>"$T/bg" # teardown ends them if this test fails
+	done
+	wait_until [ "$(cat "$T"/err.* | grep -c 'the name is in use')" = 7 ]
+	touch "$T/go"
+	for i in $(cat "$T/bg"); do
+		rc=0
+		wait "$i" || rc=$?
+		case $rc in 0) ok=$((ok + 1)) ;; 125) inuse=$((inuse + 1)) ;; esac
+	done
+	[ "$ok" = 1 ] && [ "$inuse" = 7 ]
+	[ "$(cat "$T"/err.* | grep -c 'the name is in use')" = 7 ]
+	[ ! -e "$T/st" ]
+}
+
 @test "--trash keeps 4 empty directories for the next spawns, removes the rest once the command has run 10 ms" {
 	mkdir -p -m 0700 "$T"/trash/e.{1..10}
 	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- sleep 0.2
