@@ -7,9 +7,10 @@
 # `exec forkn`, except nsnet up for --bridge and forkn --detach's wait.
 #
 # What is seldom needed is sourced only when it is (the parse of every line
-# sourced costs time on each spawn): lib/spawn/ids.sh (--uid-map, --cap-*,
-# --setuid...), lib/spawn/host.sh (hooks, shaping, image roots; --ready),
-# lib/spawn/usage.txt (--help).
+# sourced costs time on each spawn, ~18 us per KB here): lib/spawn/opts.sh
+# (the options seldom given), lib/spawn/ids.sh (--uid-map, --cap-*,
+# --setuid...), lib/spawn/detach.sh (--detach), lib/spawn/host.sh (hooks,
+# shaping, image roots; --ready), lib/spawn/usage.txt (--help).
 
 # the help text is read only when asked for
 usage() {
@@ -228,7 +229,8 @@ plan_run() {
 	plan_host "$@"
 }
 
-# plan_lean PIVOT-ARGV...: the lean path. forkn takes the name (mkdir) or,
+# plan_lean PIVOT-ARGV...: the lean path. forkn takes the name (mkdir, or an
+# empty directory renamed out of the trash) or,
 # with --bridge, nsnet up does (in the one process that makes the network;
 # with --ready and no --bridge, this shell does),
 # forkn's cleanup is `nsnet down` itself and forkn removes the state and
