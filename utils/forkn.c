@@ -635,32 +635,6 @@ static ssize_t read_full(int fd, char *buf, size_t size)
 
 /* ---- /proc ---- */
 
-/* Field FIELD (1-based, as in proc(5)) of /proc/PID/stat.  The comm field may
- * hold spaces and ')', so counting starts after the last ')'. */
-static int stat_field(pid_t pid, int field, unsigned long long *out)
-{
-	char path[64], buf[1024];
-	int fd;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read_full(fd, buf, sizeof(buf) - 1);
-	if (close(fd) < 0 || n < 0)
-		return -1;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')');
-	for (int f = 2; p && f < field; f++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", out) != 1) {
-		errno = EINVAL;
-		return -1;
-	}
-	return 0;
-}
-
 /* Without CONFIG_PROC_CHILDREN: every process whose ppid is PARENT. */
 static ssize_t scan_children(pid_t parent, pid_t *out, size_t max)
 {
@@ -675,7 +649,7 @@ static ssize_t scan_children(pid_t parent, pid_t *out, size_t max)
 		long pid = strtol(ent->d_name, &end, 10);
 		unsigned long long ppid;
 
-		if (*end || end == ent->d_name || stat_field((pid_t)pid, 4, &ppid) < 0)
+		if (*end || end == ent->d_name || proc_stat_field((pid_t)pid, 4, &ppid) < 0)
 			continue; /* not a pid, or gone meanwhile */
 		if ((pid_t)ppid == parent)
 			out[n++] = (pid_t)pid;
@@ -915,14 +889,8 @@ static void open_state(void)
 static bool state_holds(const char *name, const char *text, size_t len)
 {
 	char buf[64];
-	int fd = openat(state_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	return n == (ssize_t)len && memcmp(buf, text, len) == 0;
+	return read_text_at(state_fd, name, O_NOFOLLOW, buf, sizeof(buf)) == (ssize_t)len && memcmp(buf, text, len) == 0;
 }
 
 /* DIR/pid, "PID STARTTIME": ours, for stop, list and gc. Written once the
@@ -938,7 +906,7 @@ static void write_pid(void)
 
 	if (state_fd < 0)
 		return;
-	if (stat_field(getpid(), 22, &start) < 0)
+	if (proc_stat_field(getpid(), 22, &start) < 0)
 		fail(errno, "read the start time of pid %d", (int)getpid());
 	len = snprintf(text, sizeof(text), "%d %llu\n", (int)getpid(), start);
 	if (cfg.adopt_state && state_holds("pid", text, (size_t)len))
@@ -1006,14 +974,9 @@ static bool event_time(long long *sec, long *cs)
 
 	if (btime < 0) {
 		char buf[8192], *p;
-		int fd = open("/proc/stat", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read_full(fd, buf, sizeof(buf) - 1);
 
-		if (fd >= 0)
-			close(fd);
-		if (n <= 0)
+		if (read_text_at(AT_FDCWD, "/proc/stat", 0, buf, sizeof(buf)) <= 0)
 			return false;
-		buf[n] = '\0';
 		p = strstr(buf, "\nbtime ");
 		if (!p || sscanf(p + 7, "%lld", &btime) != 1)
 			return false;
@@ -1113,22 +1076,14 @@ static bool own_cgroup(char *out, size_t size)
 	static const char *const mounts[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	char buf[4096], probe[64], *line;
 	const char *mnt = NULL;
-	ssize_t n;
-	int fd;
 
 	for (size_t i = 0; i < sizeof(mounts) / sizeof(mounts[0]) && !mnt; i++) {
 		snprintf(probe, sizeof(probe), "%s/cgroup.controllers", mounts[i]);
 		if (access(probe, F_OK) == 0)
 			mnt = mounts[i];
 	}
-	fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	if (!mnt || fd < 0)
+	if (!mnt || read_text_at(AT_FDCWD, "/proc/self/cgroup", 0, buf, sizeof(buf)) <= 0)
 		return false;
-	n = read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	line = strstr(buf, "0::/");
 	if (!line || (line != buf && line[-1] != '\n'))
 		return false;
@@ -1182,18 +1137,10 @@ static void join_cgroup(void)
 static bool cgroup_empty(void)
 {
 	char path[PATH_MAX], buf[256];
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/cgroup.events", cfg.cgroup);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text_at(AT_FDCWD, path, 0, buf, sizeof(buf)) < 0)
 		return errno == ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
 	return strstr(buf, "populated 0") != NULL;
 }
 
@@ -1250,16 +1197,10 @@ static int write_file_at(const char *dir, const char *file, const char *text)
 static bool v1_pids_parent(char *out, size_t size)
 {
 	char buf[4096], *line;
-	ssize_t n;
-	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (read_text_at(AT_FDCWD, "/proc/self/cgroup", 0, buf, sizeof(buf)) <= 0 ||
+	    access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) < 0)
 		return false;
-	n = read_full(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0 || access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) < 0)
-		return false;
-	buf[n] = '\0';
 	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
 		char *ctl = strchr(line, ':'), *path = ctl ? strchr(ctl + 1, ':') : NULL;
 
@@ -1628,10 +1569,9 @@ static bool maps_inside(const struct id_map *m, unsigned long id)
  * namespace allows it (not after "deny", which keeps them for good). */
 static void drop_host_groups(void)
 {
-	char buf[16] = "";
-	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	char buf[16];
 
-	if (fd < 0 || read_full(fd, buf, sizeof(buf) - 1) < 0 || close(fd) < 0)
+	if (read_text_at(AT_FDCWD, "/proc/self/setgroups", 0, buf, sizeof(buf)) < 0)
 		die_errno("--user: read /proc/self/setgroups");
 	if (strncmp(buf, "allow", 5) == 0 && setgroups(0, NULL) < 0)
 		die_errno("--user: drop the supplementary groups");

@@ -1515,18 +1515,11 @@ static bool bridge_cached(const char *name, struct bridge *br)
 	char path[PATH_MAX], have[80], want[64];
 	struct ifreq r;
 	uint32_t mask;
-	int fd, sock;
-	ssize_t got;
+	int sock;
 
 	path_in(path, sizeof(path), opt.net_dir, name, "bridge");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_text_at(AT_FDCWD, path, 0, have, sizeof(have)) <= 0)
 		return false;
-	got = read(fd, have, sizeof(have) - 1);
-	close(fd);
-	if (got <= 0)
-		return false;
-	have[got] = '\0';
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return false;
@@ -1929,26 +1922,18 @@ static void give_state_back(void)
  * way forkn writes it: gc tells a dead owner from a live one by it */
 static void write_owner(void)
 {
-	char path[PATH_MAX], buf[1024], *p, *end;
+	char path[PATH_MAX], buf[64], *end;
 	long pid = strtol(opt.owner, &end, 10);
 	unsigned long long start = 0;
 	int fd, len;
-	ssize_t n;
 
 	if (!*opt.owner || *end || pid < 1 || pid > 4194304)
 		die("--owner '%s': a process id", opt.owner);
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		die_errno("--owner %ld: read %s", pid, path);
-	close(fd);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	for (int f = 2; p && f < 22; f++)
-		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %llu", &start) != 1)
-		die("--owner %ld: no start time in %s", pid, path);
+	if (proc_stat_field((pid_t)pid, 22, &start) < 0) {
+		if (errno != EINVAL)
+			die_errno("--owner %ld: read /proc/%ld/stat", pid, pid);
+		die("--owner %ld: no start time in /proc/%ld/stat", pid, pid);
+	}
 	snprintf(path, sizeof(path), "%s/pid", opt.new_state);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	len = snprintf(buf, sizeof(buf), "%ld %llu\n", pid, start);

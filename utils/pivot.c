@@ -658,15 +658,13 @@ static void read_seccomp(struct privs *pv)
  * written without privilege ("deny" in /proc/self/setgroups). */
 static bool setgroups_allowed(void)
 {
-	char buf[8] = "";
-	ssize_t n;
-	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	char buf[8];
 
-	if (fd < 0 && errno == ENOENT)
-		return true; /* before Linux 3.19: no such rule */
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+	if (read_text_at(AT_FDCWD, "/proc/self/setgroups", 0, buf, sizeof(buf)) < 0) {
+		if (errno == ENOENT)
+			return true; /* before Linux 3.19: no such rule */
 		die_errno("read /proc/self/setgroups");
-	close(fd);
+	}
 	return strncmp(buf, "deny", 4) != 0;
 }
 

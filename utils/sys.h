@@ -232,6 +232,60 @@ static inline int exec_search(const char *file, char *const argv[])
 	return -1;
 }
 
+/* ---- small files ---- */
+
+/* The whole of the small file PATH (absolute, or relative to DIR) in BUF,
+ * NUL-terminated; what does not fit in SIZE - 1 bytes is left unread. FLAGS
+ * are added to open's (O_NOFOLLOW for the registry's own files). Returns the
+ * length, or -1 with errno (that of the open, or of the read). */
+static inline ssize_t read_text_at(int dir, const char *path, int flags, char *buf, size_t size)
+{
+	int fd = openat(dir, path, O_RDONLY | O_CLOEXEC | flags), err;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	while (got < size - 1) {
+		ssize_t n = read(fd, buf + got, size - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			close(fd);
+			errno = err;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+/* Field FIELD (1-based, as in proc(5)) of /proc/PID/stat: 4 the parent, 22
+ * the start time (what DIR/pid records beside the pid). The comm field may
+ * hold spaces and ')', so counting starts after the last ')'. 0, or -1 with
+ * errno (EINVAL: no such field). */
+static inline int proc_stat_field(pid_t pid, int field, unsigned long long *out)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_text_at(AT_FDCWD, path, 0, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strrchr(buf, ')');
+	for (int f = 2; p && f < field; f++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu", out) != 1) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- forkn --mount-ns, pivot --mount-ns-made ---- */
 
 /* The identity of this process's mount namespace, as forkn --mount-ns passes
