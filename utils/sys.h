@@ -7,7 +7,10 @@
  * constants and structures come from the kernel's own uapi headers (linux/,
  * which the Makefile hands a musl build on its own, without the rest of
  * /usr/include). Also exec_search: execvp(3) with glibc's rules, because
- * musl's differ. Needs _GNU_SOURCE, like the helpers. */
+ * musl's differ; read_text_at and proc_stat_field, the small files the
+ * helpers read; mount_ns_id (forkn --mount-ns, pivot --mount-ns-made); and
+ * how forkn and nsnet write the registry (replace_file, take_dir). Needs
+ * _GNU_SOURCE, like the helpers. */
 #ifndef UNSHARED_SYS_H
 #define UNSHARED_SYS_H
 
