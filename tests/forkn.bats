@@ -330,7 +330,8 @@ check_forwarded() {
 }
 
 @test "--new-state --trash: an empty 0700 directory of ours is taken back from the trash, nothing else" {
-	mkdir -p -m 0700 "$T/trash/a.1" "$T/trash/full.1" "$T/trash/open.1" "$T/trash/sub.1/d"
+	mkdir "$T/trash"
+	mkdir -m 0700 "$T/trash/a.1" "$T/trash/full.1" "$T/trash/open.1" "$T/trash/sub.1" "$T/trash/sub.1/d"
 	chmod 0755 "$T/trash/open.1"
 	touch "$T/trash/full.1/f"
 	ln -s "$T/elsewhere" "$T/trash/link.1"
@@ -343,17 +344,19 @@ check_forwarded() {
 	[ -e "$T/trash/full.1/f" ] && [ -d "$T/trash/open.1" ] && [ -d "$T/trash/sub.1/d" ] && [ -L "$T/trash/link.1" ]
 	[ -d "$T/elsewhere" ]
 	# and back there at the end, for the next one
-	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
+	trashed() { set -- "$T"/trash/st.*; [ -e "$1" ] && echo $# || echo 0; }
+	[ "$(trashed)" = 1 ]
 	# a name in use stays in use: the trash is not touched
 	mkdir "$T/st"
 	run --separate-stderr "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- true
 	[ "$status" -eq 125 ]
 	[ "$stderr" = "unshared-cli: forkn: $T/st: the name is in use" ]
-	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
+	[ "$(trashed)" = 1 ]
 }
 
 @test "--new-state --trash: of 8 at once for one name, one takes it, whether from the trash or by mkdir" {
-	mkdir -p -m 0700 "$T"/trash/e.{1..4}
+	mkdir "$T/trash"
+	mkdir -m 0700 "$T"/trash/e.{1..4}
 	local i rc ok=0 inuse=0
 	# the one that gets the name runs until the other 7 have been refused
 	for i in 1 2 3 4 5 6 7 8; do
@@ -374,12 +377,15 @@ check_forwarded() {
 }
 
 @test "--trash keeps 4 empty directories for the next spawns, removes the rest once the command has run 10 ms" {
-	mkdir -p -m 0700 "$T"/trash/e.{1..10}
+	mkdir "$T/trash"
+	mkdir -m 0700 "$T"/trash/e.{1..10}
 	run "$FORKN" --state "$T/st" --new-state --trash "$T/trash" -- sleep 0.2
 	[ "$status" -eq 0 ]
 	# one taken, 9 left, 5 removed, and the instance's own back at the end
-	[ "$(ls "$T/trash" | wc -l)" = 5 ]
-	[ "$(ls "$T/trash" | grep -c '^st\.')" = 1 ]
+	set -- "$T"/trash/*
+	[ $# = 5 ]
+	set -- "$T"/trash/st.*
+	[ $# = 1 ] && [ -d "$1" ]
 }
 
 @test "--state --pid: cmdpid is the command's host pid" {
